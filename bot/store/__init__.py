@@ -1,0 +1,42 @@
+"""The SQLite store: one Database, one repository per aggregate, pydantic models out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.store.config import ConfigRepository, FeedRepository
+from bot.store.db import Database, StoreError
+from bot.store.jobs import JobRepository, StateRepository
+
+__all__ = ["Store", "StoreError"]
+
+
+class Store:
+    """Opens, migrates and closes the database and exposes the repositories."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.db = Database(path)
+        self.config = ConfigRepository(self.db)
+        self.feeds = FeedRepository(self.db)
+        self.jobs = JobRepository(self.db)
+        self.state = StateRepository(self.db)
+
+    @property
+    def path(self) -> Path:
+        return self.db.path
+
+    async def open(self) -> None:
+        await self.db.open()
+
+    async def migrate(self) -> list[int]:
+        return await self.db.migrate()
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def __aenter__(self) -> Store:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

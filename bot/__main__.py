@@ -1,0 +1,62 @@
+"""`python -m bot`: read the settings, open the resources, run the bot until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+import aiohttp
+import discord
+from pydantic import ValidationError
+
+from bot.bot import BookClubBot
+from bot.clock import Clock
+from bot.log import setup_logging
+from bot.settings import SETUP_HELP, Settings, describe_errors
+from bot.store import Store, StoreError
+
+log = logging.getLogger("bot")
+
+EXIT_CONFIG = 2
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        for line in describe_errors(error):
+            print(f"Invalid setting {line}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+async def run(settings: Settings, token: str) -> None:
+    timeout = aiohttp.ClientTimeout(total=20)
+    async with Store(settings.database_path) as store, aiohttp.ClientSession(timeout=timeout) as http_session:
+        bot = BookClubBot(settings=settings, store=store, clock=Clock(), http_session=http_session)
+        async with bot:
+            await bot.start(token)
+
+
+def main() -> None:
+    settings = load_settings()
+    if settings.discord_token is None:
+        print(SETUP_HELP, file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG)
+    secrets = [s.get_secret_value() for s in (settings.discord_token, settings.openai_api_key) if s is not None]
+    setup_logging(settings.log_level_number, secrets)
+    try:
+        asyncio.run(run(settings, settings.discord_token.get_secret_value()))
+    except KeyboardInterrupt:
+        log.info("stopped")
+    except StoreError as error:
+        print(f"Cannot start: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except discord.LoginFailure:
+        print("Discord refused the token in DISCORD_TOKEN: reset it in the developer portal and update .env.",
+              file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""One loop over the persisted jobs table: claim what is due, run its handler, record the outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from bot.clock import Clock
+from bot.store.jobs import Job, JobRepository, backoff
+
+log = logging.getLogger(__name__)
+
+# A handler runs one job. It returns the next due time for recurring work, or None when the job is done.
+JobHandler = Callable[[Job], Awaitable[datetime | None]]
+
+
+class PermanentJobError(Exception):
+    """A job that cannot succeed by retrying (say, a permission the bot lacks): recorded as failed at once."""
+
+
+class Scheduler:
+    """Runs due jobs once each; a failing job is retried with backoff and never stops the loop."""
+
+    MAX_ATTEMPTS = 8
+
+    def __init__(self, jobs: JobRepository, clock: Clock, *, idle_seconds: float = 30.0) -> None:
+        self._jobs = jobs
+        self._clock = clock
+        self._handlers: dict[str, JobHandler] = {}
+        self._idle_seconds = idle_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def register(self, kind: str, handler: JobHandler) -> None:
+        if kind in self._handlers:
+            raise ValueError(f"a handler for {kind!r} is already registered")
+        self._handlers[kind] = handler
+
+    def wake(self) -> None:
+        """Look at the table now (a job was scheduled sooner than the loop expected)."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        released = await self._jobs.release_interrupted()
+        if released:
+            log.warning("%d job(s) were interrupted by the last shutdown and will run again", released)
+        self._task = asyncio.create_task(self._loop(), name="scheduler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def run_due(self) -> int:
+        """Claims and runs everything due now; returns how many jobs ran."""
+        ran = 0
+        while True:
+            batch = await self._jobs.claim_due(self._clock.now())
+            if not batch:
+                return ran
+            for job in batch:
+                await self._run(job)
+                ran += 1
+
+    async def _run(self, job: Job) -> None:
+        handler = self._handlers.get(job.kind)
+        if handler is None:
+            log.error("no handler for job kind %s (job %d); giving up on it", job.kind, job.id)
+            await self._jobs.fail(job, f"no handler for {job.kind}", None, self._clock.now())
+            return
+        try:
+            next_due = await handler(job)
+        except PermanentJobError as error:
+            log.warning("job %s/%s in guild %d failed for good: %s", job.kind, job.key, job.guild_id, error)
+            await self._jobs.fail(job, str(error), None, self._clock.now())
+        except Exception as error:
+            now = self._clock.now()
+            retry_at = now + backoff(job.attempts) if job.attempts < self.MAX_ATTEMPTS else None
+            log.exception("job %s/%s in guild %d failed (attempt %d)", job.kind, job.key, job.guild_id, job.attempts)
+            await self._jobs.fail(job, f"{type(error).__name__}: {error}", retry_at, now)
+        else:
+            await self._jobs.finish(job, self._clock.now(), next_due)
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_due()
+                delay = self._idle_seconds
+                next_due = await self._jobs.next_due_at()
+                if next_due is not None:
+                    delay = max(0.01, min(delay, (next_due - self._clock.now()).total_seconds()))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the scheduler loop hit an error; carrying on")
+                delay = self._idle_seconds
+            self._wake.clear()
+            sleeper = asyncio.create_task(self._clock.sleep(delay))
+            waker = asyncio.create_task(self._wake.wait())
+            try:
+                await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+                waker.cancel()

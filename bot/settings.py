@@ -1,0 +1,68 @@
+"""Typed settings from the environment or `.env`, with secrets kept out of logs."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SETUP_HELP = (
+    "DISCORD_TOKEN is not set. Create a bot at https://discord.com/developers/applications "
+    "(your app → Bot → Reset Token), then put DISCORD_TOKEN=<token> in .env next to the Makefile "
+    "(copy .env.example) or in the environment."
+)
+
+DEFAULT_MODEL = "gpt-4o-mini"
+
+
+class Settings(BaseSettings):
+    """Everything the operator can set; see `.env.example` for each field."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    discord_token: SecretStr | None = None
+    discord_api_base: AnyHttpUrl | None = None
+    database_path: Path = Path("data/bookclub.db")
+    openai_api_key: SecretStr | None = None
+    openai_base_url: AnyHttpUrl | None = None
+    openai_model: str = Field(default=DEFAULT_MODEL, min_length=1)
+    openlibrary_base_url: AnyHttpUrl = AnyHttpUrl("https://openlibrary.org")
+    dev_guild_id: int | None = Field(default=None, gt=0)
+    message_content_intent: bool = False
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("discord_token", "openai_api_key", "dev_guild_id", "discord_api_base", "openai_base_url",
+                     mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def api_base(self) -> str | None:
+        """The Discord REST base without a trailing slash, when pointed elsewhere."""
+        return str(self.discord_api_base).rstrip("/") if self.discord_api_base else None
+
+    @property
+    def openlibrary_base(self) -> str:
+        return str(self.openlibrary_base_url).rstrip("/")
+
+    @property
+    def log_level_number(self) -> int:
+        return logging.getLevelNamesMapping()[self.log_level]
+
+
+def describe_errors(error: ValidationError) -> list[str]:
+    """One line per bad field, naming the environment variable and never echoing its value."""
+    lines = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "settings"
+        lines.append(f"{field.upper()}: {item['msg']}")
+    return lines

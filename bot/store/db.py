@@ -1,0 +1,148 @@
+"""The SQLite connection: pragmas, the one-writer lock, transactions and the migration runner."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used as it is; the message says why and what to do."""
+
+
+def to_db_time(moment: datetime) -> str:
+    """Fixed-width UTC ISO text, so that comparing strings compares instants."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetimes are not stored")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_db_time(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, Path]]:
+    files = []
+    for path in sorted(directory.glob("*.sql")):
+        match = _MIGRATION_NAME.match(path.name)
+        if not match:
+            raise StoreError(f"migration file {path.name} is not named NNNN_name.sql")
+        files.append((int(match.group(1)), path))
+    versions = [version for version, _ in files]
+    if len(set(versions)) != len(versions):
+        raise StoreError("two migration files share a number")
+    return files
+
+
+class Database:
+    """One aiosqlite connection used by every repository, writes serialised by a lock."""
+
+    def __init__(self, path: Path | str, *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        self._conn: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise StoreError("the database is not open")
+        return self._conn
+
+    async def open(self) -> None:
+        if self.readonly:
+            uri = f"file:{self.path.resolve()}?mode=ro"
+            self._conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+        self._conn.row_factory = aiosqlite.Row
+        await self._conn.execute("PRAGMA busy_timeout = 5000")
+        await self._conn.execute("PRAGMA foreign_keys = ON")
+        if not self.readonly:
+            await self._conn.execute("PRAGMA journal_mode = WAL")
+            await self._conn.execute("PRAGMA synchronous = NORMAL")
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction; taken immediately so that concurrent writers wait instead of failing."""
+        async with self._lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            await self.conn.execute("COMMIT")
+
+    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._lock:
+            cursor = await self.conn.execute(sql, tuple(params))
+            rows = await cursor.fetchall()
+            await cursor.close()
+            return list(rows)
+
+    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self._lock:
+            cursor = await self.conn.execute(sql, tuple(params))
+            row = await cursor.fetchone()
+            await cursor.close()
+            return row
+
+    async def schema_version(self) -> int:
+        await self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+            "applied_at TEXT NOT NULL)"
+        )
+        row = await self.fetch_one("SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations")
+        return int(row["version"]) if row else 0
+
+    async def migrate(self, directory: Path = MIGRATIONS_DIR) -> list[int]:
+        """Applies the missing migrations in order, each in its own transaction; returns the versions applied."""
+        files = migration_files(directory)
+        latest_known = files[-1][0] if files else 0
+        current = await self.schema_version()
+        if current > latest_known:
+            raise StoreError(
+                f"the database {self.path} is at schema version {current}, newer than this code knows "
+                f"({latest_known}). Run a newer version of the bot, or restore a backup made by this one."
+            )
+        applied = []
+        for version, path in files:
+            if version <= current:
+                continue
+            script = path.read_text(encoding="utf-8")
+            stamp = to_db_time(datetime.now(UTC))
+            async with self._lock:
+                try:
+                    await self.conn.executescript(f"BEGIN IMMEDIATE;\n{script}\n;")
+                    await self.conn.execute(
+                        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                        (version, path.name, stamp),
+                    )
+                    await self.conn.execute("COMMIT")
+                except Exception as error:
+                    if self.conn.in_transaction:
+                        await self.conn.execute("ROLLBACK")
+                    raise StoreError(f"migration {path.name} failed: {error}") from error
+            log.info("applied migration %s", path.name)
+            applied.append(version)
+        return applied

@@ -1,0 +1,110 @@
+"""Sending replies that never ping, and turning errors into one short line for the member."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.errors import UserError
+from cogs._shared.checks import NotModerator
+
+log = logging.getLogger(__name__)
+
+NO_PINGS = discord.AllowedMentions.none()
+COLOUR = discord.Colour.from_rgb(143, 92, 56)
+GENERIC_FAILURE = "Something went wrong on my side; nothing was changed. The operator can find the details in the log."
+
+PERMISSION_NAMES = {
+    "send_messages": "Send Messages",
+    "send_messages_in_threads": "Send Messages in Threads",
+    "embed_links": "Embed Links",
+    "attach_files": "Attach Files",
+    "view_channel": "View Channel",
+    "read_message_history": "Read Message History",
+    "create_public_threads": "Create Public Threads",
+    "create_private_threads": "Create Private Threads",
+    "manage_threads": "Manage Threads",
+    "manage_messages": "Manage Messages",
+    "manage_webhooks": "Manage Webhooks",
+}
+
+
+async def reply(interaction: discord.Interaction[Any], content: str | None = None, *, ephemeral: bool = True,
+                **kwargs: Any) -> None:
+    """Answers the interaction whether or not it was deferred, never pinging anyone."""
+    kwargs.setdefault("allowed_mentions", NO_PINGS)
+    if content is not None:
+        kwargs["content"] = content
+    if interaction.response.is_done():
+        await interaction.followup.send(ephemeral=ephemeral, **kwargs)
+    else:
+        await interaction.response.send_message(ephemeral=ephemeral, **kwargs)
+
+
+def guild_of(interaction: discord.Interaction[Any]) -> discord.Guild:
+    """The guild of a guild-only command (Discord never sends those from DMs, but a cached guild can be gone)."""
+    if interaction.guild is None:
+        raise UserError("This command only works in a server.")
+    return interaction.guild
+
+
+def user_message(error: BaseException) -> str | None:
+    """The line to show the member for a known error, or None for a bug."""
+    if isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError) and error.__cause__:
+        cause = error.__cause__
+        if isinstance(cause, UserError | discord.Forbidden):
+            return user_message(cause)
+    if isinstance(error, app_commands.CommandInvokeError):
+        return user_message(error.original)
+    if isinstance(error, UserError):
+        return str(error)
+    if isinstance(error, NotModerator):
+        return str(error)
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This command only works in a server."
+    if isinstance(error, app_commands.BotMissingPermissions):
+        missing = ", ".join(PERMISSION_NAMES.get(name, name) for name in error.missing_permissions)
+        return f"I'm missing a permission here: {missing}."
+    if isinstance(error, app_commands.MissingPermissions):
+        return "You don't have permission to use that here."
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Slow down a little: try again in {error.retry_after:.0f} s."
+    if isinstance(error, app_commands.TransformerError):
+        return f"That isn't a valid value: {discord.utils.escape_mentions(str(error.value))[:100]}."
+    if isinstance(error, app_commands.CheckFailure):
+        return "You can't use that here."
+    if isinstance(error, discord.Forbidden):
+        return "Discord refused: I'm missing a permission for that here (Send Messages, Embed Links or Manage Threads)."
+    return None
+
+
+async def report_error(interaction: discord.Interaction[Any], error: BaseException) -> None:
+    """Tells the member in one ephemeral line; logs unexpected errors with the command and guild."""
+    message = user_message(error)
+    if message is None:
+        command = interaction.command.qualified_name if interaction.command else interaction.data
+        original = getattr(error, "original", error)
+        log.error("unhandled error in %s (guild %s)", command, interaction.guild_id, exc_info=original)
+        message = GENERIC_FAILURE
+    try:
+        await reply(interaction, message, ephemeral=True)
+    except discord.HTTPException:
+        log.warning("could not tell the member about an error in guild %s", interaction.guild_id)
+
+
+class ErrorReportingView(discord.ui.View):
+    """A view whose callback errors reach the member the same way as command errors."""
+
+    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, item: discord.ui.Item[Any],
+                       /) -> None:
+        await report_error(interaction, error)
+
+
+class ErrorReportingModal(discord.ui.Modal):
+    """A modal whose submit errors reach the member the same way as command errors."""
+
+    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:
+        await report_error(interaction, error)

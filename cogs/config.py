@@ -1,0 +1,227 @@
+"""/config: moderators set the club's channels, weekly slot, time zone, moderator role and blog feeds."""
+
+from __future__ import annotations
+
+from datetime import time as time_of_day
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.domain.slots import WEEKDAYS, is_valid_timezone, next_slot, parse_hhmm, timezone_choices
+from bot.errors import UserError
+from bot.store.config import CHANNEL_KINDS, GuildConfig
+from bot.store.config import FeedRepository as Feeds
+from cogs._shared.checks import moderator_check
+from cogs._shared.replies import COLOUR, NO_PINGS, PERMISSION_NAMES, guild_of, reply
+
+if TYPE_CHECKING:
+    from bot.bot import BookClubBot
+
+# What the bot must be allowed to do in each kind of channel.
+REQUIRED_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "reviews": ("view_channel", "send_messages", "embed_links", "read_message_history"),
+    "discussions": ("view_channel", "send_messages", "embed_links", "read_message_history", "create_public_threads",
+                    "create_private_threads", "send_messages_in_threads", "manage_threads"),
+    "polls": ("view_channel", "send_messages", "embed_links", "read_message_history"),
+    "announcements": ("view_channel", "send_messages", "embed_links", "attach_files"),
+}
+# Not needed to post, but Hide as spoiler and the spoiler guard depend on them.
+RECOMMENDED_PERMISSIONS: dict[str, tuple[str, ...]] = {"discussions": ("manage_messages", "manage_webhooks")}
+
+WEEKDAY_CHOICES = [app_commands.Choice(name=name, value=index) for index, name in enumerate(WEEKDAYS)]
+MAX_URL_LENGTH = 500
+
+
+def missing_permissions(channel: discord.abc.GuildChannel, me: discord.Member, kind: str) -> list[str]:
+    granted = channel.permissions_for(me)
+    return [PERMISSION_NAMES[name] for name in REQUIRED_PERMISSIONS[kind] if not getattr(granted, name)]
+
+
+def validate_feed_url(url: str) -> str:
+    url = url.strip()
+    if len(url) > MAX_URL_LENGTH:
+        raise UserError(f"That URL is too long (at most {MAX_URL_LENGTH} characters).")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or " " in url:
+        raise UserError("A feed must be a web address starting with http:// or https://, like https://club.blog/feed.")
+    return url
+
+
+def describe_slot(config: GuildConfig) -> str:
+    if not config.has_schedule or config.schedule_weekday is None:
+        return "not set: reviews are posted as soon as they are written"
+    return f"{WEEKDAYS[config.schedule_weekday]}s at {config.schedule_time} ({config.timezone})"
+
+
+def channel_mention(channel_id: int | None) -> str:
+    return f"<#{channel_id}>" if channel_id else "not set"
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class ConfigCog(commands.GroupCog, group_name="config", group_description="Set up the book club (moderators)"):
+    """Moderators configure channels, the weekly review slot, the moderator role and the blog feeds."""
+
+    def __init__(self, bot: BookClubBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    @app_commands.command(name="channels", description="Choose where reviews, discussions, polls and news go")
+    @app_commands.describe(
+        reviews="Where scheduled reviews are posted",
+        discussions="Text channel that holds the discussion threads",
+        polls="Where next-read polls run",
+        announcements="Where poll winners and club news are announced",
+    )
+    @moderator_check()
+    async def channels(
+        self,
+        interaction: discord.Interaction[BookClubBot],
+        reviews: discord.TextChannel | None = None,
+        discussions: discord.TextChannel | None = None,
+        polls: discord.TextChannel | None = None,
+        announcements: discord.TextChannel | None = None,
+    ) -> None:
+        guild = guild_of(interaction)
+        chosen = {"reviews": reviews, "discussions": discussions, "polls": polls, "announcements": announcements}
+        chosen = {kind: channel for kind, channel in chosen.items() if channel is not None}
+        if not chosen:
+            raise UserError("Pick at least one channel: reviews, discussions, polls or announcements.")
+        me = guild.me
+        problems, notes = [], []
+        for kind, channel in chosen.items():
+            if kind == "discussions" and channel.type is not discord.ChannelType.text:
+                problems.append(f"{channel.mention} ({kind}): private threads need a plain text channel.")
+                continue
+            missing = missing_permissions(channel, me, kind)
+            if missing:
+                problems.append(f"{channel.mention} ({kind}): I'm missing {', '.join(missing)}.")
+            recommended = [
+                PERMISSION_NAMES[name] for name in RECOMMENDED_PERMISSIONS.get(kind, ())
+                if not getattr(channel.permissions_for(me), name)
+            ]
+            if recommended:
+                notes.append(f"{channel.mention}: without {', '.join(recommended)}, Hide as spoiler cannot work.")
+        if problems:
+            raise UserError("Nothing was changed.\n" + "\n".join(problems))
+        config = await self.bot.store.config.set_channels(
+            guild.id, {kind: channel.id for kind, channel in chosen.items()}
+        )
+        lines = [f"{kind.capitalize()}: {channel_mention(config.channel_id(kind))}" for kind in CHANNEL_KINDS]
+        await reply(interaction, "Saved.\n" + "\n".join(lines + notes))
+
+    @app_commands.command(name="schedule", description="Set the weekly slot when queued reviews are posted")
+    @app_commands.describe(
+        weekday="Day of the week",
+        time="Local time as HH:MM, 24-hour (e.g. 18:00)",
+        timezone="Time zone, e.g. Europe/London or America/New_York",
+    )
+    @app_commands.choices(weekday=WEEKDAY_CHOICES)
+    @moderator_check()
+    async def schedule(self, interaction: discord.Interaction[BookClubBot], weekday: app_commands.Choice[int],
+                       time: str, timezone: str = "UTC") -> None:
+        guild = guild_of(interaction)
+        try:
+            at: time_of_day = parse_hhmm(time)
+        except ValueError as error:
+            raise UserError(str(error)) from None
+        timezone = timezone.strip()
+        if not is_valid_timezone(timezone):
+            suggestions = ", ".join(timezone_choices(timezone, limit=3))
+            hint = f" Did you mean {suggestions}?" if suggestions else ""
+            raise UserError(f"{discord.utils.escape_markdown(timezone[:60])!s} isn't a time zone I know.{hint}")
+        config = await self.bot.store.config.set_schedule(guild.id, weekday.value, at.strftime("%H:%M"),
+                                                          timezone)
+        upcoming = next_slot(self.bot.clock.now(), weekday.value, at, timezone)
+        self.bot.dispatch("schedule_changed", config)
+        await reply(
+            interaction,
+            f"Queued reviews will be posted on {describe_slot(config)}. "
+            f"Next slot: {discord.utils.format_dt(upcoming, 'F')}.",
+        )
+
+    @schedule.autocomplete("timezone")
+    async def timezone_autocomplete(self, interaction: discord.Interaction[BookClubBot],
+                                    current: str) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=name, value=name) for name in timezone_choices(current, limit=25)]
+
+    @app_commands.command(name="moderator-role", description="Role that counts as moderator besides Manage Server")
+    @app_commands.describe(role="The moderator role; leave empty to clear it")
+    @moderator_check()
+    async def moderator_role(self, interaction: discord.Interaction[BookClubBot],
+                             role: discord.Role | None = None) -> None:
+        guild = guild_of(interaction)
+        if role is not None and role.is_default():
+            raise UserError("@everyone can't be the moderator role.")
+        await self.bot.store.config.set_moderator_role(guild.id, role.id if role else None)
+        if role is None:
+            await reply(interaction, "Moderator role cleared: only members with Manage Server count as moderators.")
+        else:
+            await reply(interaction, f"Members with {role.mention} now count as moderators.")
+
+    @app_commands.command(name="feed-add", description="Bring a blog's RSS/Atom feed into the review queue")
+    @app_commands.describe(url="The feed's address, e.g. https://club.blog/feed")
+    @moderator_check()
+    async def feed_add(self, interaction: discord.Interaction[BookClubBot], url: str) -> None:
+        guild = guild_of(interaction)
+        url = validate_feed_url(url)
+        feeds = await self.bot.store.feeds.list(guild.id)
+        if len(feeds) >= Feeds.MAX_PER_GUILD:
+            raise UserError(f"This server already has {Feeds.MAX_PER_GUILD} feeds; remove one first.")
+        feed = await self.bot.store.feeds.add(guild.id, url)
+        if feed is None:
+            raise UserError("That feed is already added.")
+        self.bot.dispatch("feed_added", feed)
+        await reply(interaction, f"Added the feed <{url}>. Its newest post joins the review queue at the next check; "
+                                 "older posts are left out.", suppress_embeds=True)
+
+    @app_commands.command(name="feed-remove", description="Stop following a blog feed")
+    @app_commands.describe(url="The feed to remove")
+    @moderator_check()
+    async def feed_remove(self, interaction: discord.Interaction[BookClubBot], url: str) -> None:
+        guild = guild_of(interaction)
+        if not await self.bot.store.feeds.remove(guild.id, url.strip()):
+            raise UserError("That feed isn't in this server's list; `/config show` lists them.")
+        await reply(interaction, f"Removed the feed <{url.strip()}>.", suppress_embeds=True)
+
+    @feed_remove.autocomplete("url")
+    async def feed_autocomplete(self, interaction: discord.Interaction[BookClubBot],
+                                current: str) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        feeds = await self.bot.store.feeds.list(interaction.guild_id)
+        return [
+            app_commands.Choice(name=feed.url[:100], value=feed.url)
+            for feed in feeds if current.lower() in feed.url.lower() and len(feed.url) <= 100
+        ][:25]
+
+    @app_commands.command(name="show", description="Everything configured for this server")
+    @moderator_check()
+    async def show(self, interaction: discord.Interaction[BookClubBot]) -> None:
+        guild = guild_of(interaction)
+        config = await self.bot.store.config.get(guild.id)
+        feeds = await self.bot.store.feeds.list(guild.id)
+        embed = discord.Embed(title="Book club settings", colour=COLOUR)
+        for kind in CHANNEL_KINDS:
+            embed.add_field(name=kind.capitalize(), value=channel_mention(config.channel_id(kind)))
+        embed.add_field(name="Review schedule", value=describe_slot(config), inline=False)
+        if config.has_schedule and config.schedule_weekday is not None and config.schedule_time:
+            upcoming = next_slot(self.bot.clock.now(), config.schedule_weekday, parse_hhmm(config.schedule_time),
+                                 config.timezone)
+            embed.add_field(name="Next slot", value=discord.utils.format_dt(upcoming, "F"), inline=False)
+        embed.add_field(name="Time zone", value=config.timezone)
+        role = f"<@&{config.moderator_role_id}>" if config.moderator_role_id else "Manage Server only"
+        embed.add_field(name="Moderator role", value=role)
+        feed_lines = []
+        for feed in feeds:
+            status = f" · failing: {feed.last_error[:80]}" if feed.consecutive_failures and feed.last_error else ""
+            feed_lines.append(f"<{feed.url}>{status}")
+        embed.add_field(name="Feeds", value="\n".join(feed_lines)[:1024] or "none", inline=False)
+        await reply(interaction, embed=embed, allowed_mentions=NO_PINGS)
+
+
+async def setup(bot: BookClubBot) -> None:
+    await bot.add_cog(ConfigCog(bot))

@@ -1,0 +1,66 @@
+"""The migration runner on real SQLite files: from empty, idempotent, refusing a newer database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from bot.store import Store, StoreError
+from bot.store.db import MIGRATIONS_DIR, Database, migration_files
+
+
+async def test_migrates_an_empty_file_to_the_latest_version(tmp_path: Path) -> None:
+    async with Store(tmp_path / "new.db") as store:
+        applied = await store.migrate()
+        assert applied == [version for version, _ in migration_files()]
+        assert await store.db.schema_version() == applied[-1]
+        tables = {row["name"] for row in await store.db.fetch_all("SELECT name FROM sqlite_master")}
+        assert {"guild_config", "feeds", "jobs", "schema_migrations"} <= tables
+        mode = await store.db.fetch_one("PRAGMA journal_mode")
+        assert mode is not None and mode[0] == "wal"
+        keys = await store.db.fetch_one("PRAGMA foreign_keys")
+        assert keys is not None and keys[0] == 1
+
+
+async def test_running_again_applies_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "again.db"
+    async with Store(path) as store:
+        await store.migrate()
+    async with Store(path) as store:
+        assert await store.migrate() == []
+
+
+async def test_a_database_newer_than_the_code_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    path = tmp_path / "newer.db"
+    async with Store(path) as store:
+        await store.migrate()
+    async with aiosqlite.connect(path) as conn:
+        await conn.execute("INSERT INTO schema_migrations VALUES (9999, '9999_future.sql', '2030-01-01')")
+        await conn.commit()
+    async with Store(path) as store:
+        with pytest.raises(StoreError, match="newer than this code"):
+            await store.migrate()
+
+
+async def test_a_failing_migration_leaves_nothing_half_applied(tmp_path: Path) -> None:
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "0001_ok.sql").write_text("CREATE TABLE a (x INTEGER);")
+    (folder / "0002_broken.sql").write_text("CREATE TABLE b (x INTEGER);\nTHIS IS NOT SQL;")
+    db = Database(tmp_path / "broken.db")
+    await db.open()
+    try:
+        with pytest.raises(StoreError, match=r"0002_broken\.sql"):
+            await db.migrate(folder)
+        assert await db.schema_version() == 1
+        names = {row["name"] for row in await db.fetch_all("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert "a" in names and "b" not in names
+    finally:
+        await db.close()
+
+
+def test_the_shipped_migrations_are_numbered_from_one_without_gaps() -> None:
+    versions = [version for version, _ in migration_files(MIGRATIONS_DIR)]
+    assert versions == list(range(1, len(versions) + 1))
