@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.store.books import BookRepository
 from bot.store.config import ConfigRepository, FeedRepository
 from bot.store.db import Database, StoreError
 from bot.store.jobs import JobRepository, StateRepository
@@ -17,6 +18,7 @@ class Store:
     def __init__(self, path: Path | str) -> None:
         self.db = Database(path)
         self.config = ConfigRepository(self.db)
+        self.books = BookRepository(self.db)
         self.feeds = FeedRepository(self.db)
         self.jobs = JobRepository(self.db)
         self.state = StateRepository(self.db)
