@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import sys
+from pathlib import Path
 
 import aiohttp
 import discord
 from pydantic import ValidationError
 
+from bot.backup import backup
 from bot.bot import BookClubBot
 from bot.clock import Clock
 from bot.log import setup_logging
@@ -38,8 +41,27 @@ async def run(settings: Settings, token: str) -> None:
             await bot.start(token)
 
 
+def backup_command(settings: Settings, target: str) -> None:
+    try:
+        pages = backup(settings.database_path, Path(target))
+    except (OSError, ValueError, RuntimeError, sqlite3.Error) as error:
+        print(f"Backup failed: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    print(f"Backed up {settings.database_path} to {target} ({pages} pages).")
+
+
 def main() -> None:
     settings = load_settings()
+    arguments = sys.argv[1:]
+    if arguments[:1] == ["backup"]:
+        if len(arguments) != 2:
+            print("Usage: python -m bot backup PATH", file=sys.stderr)
+            raise SystemExit(EXIT_CONFIG)
+        backup_command(settings, arguments[1])
+        return
+    if arguments:
+        print("Usage: python -m bot [backup PATH]", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG)
     if settings.discord_token is None:
         print(SETUP_HELP, file=sys.stderr)
         raise SystemExit(EXIT_CONFIG)

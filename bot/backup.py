@@ -1,0 +1,27 @@
+"""`python -m bot backup PATH`: a consistent copy of the live database through SQLite's online backup API."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+
+def backup(source: Path, target: Path) -> int:
+    """Copies `source` to `target` page by page while other connections keep writing; returns the page count."""
+    if not source.exists():
+        raise FileNotFoundError(f"there is no database at {source}")
+    if target.resolve() == source.resolve():
+        raise ValueError("the backup must go to another file than the database itself")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    with sqlite3.connect(f"file:{source.resolve()}?mode=ro", uri=True) as src, sqlite3.connect(partial) as dst:
+        src.execute("PRAGMA busy_timeout = 5000")
+        src.backup(dst, pages=256)
+        pages = int(dst.execute("PRAGMA page_count").fetchone()[0])
+        check = dst.execute("PRAGMA integrity_check").fetchone()[0]
+    if check != "ok":
+        partial.unlink(missing_ok=True)
+        raise RuntimeError(f"the copy failed its integrity check: {check}")
+    partial.replace(target)
+    return pages

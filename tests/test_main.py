@@ -1,0 +1,63 @@
+"""`python -m bot` as the operator runs it: missing token, bad settings, backups."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_bot(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("DISCORD_", "OPENAI_"))}
+    clean.update(env)
+    clean["PYTHONPATH"] = str(ROOT)
+    return subprocess.run([sys.executable, "-m", "bot", *args], env=clean, cwd=cwd, capture_output=True, text=True,
+                          timeout=60, check=False)
+
+
+def test_without_a_token_it_exits_2_with_one_line_saying_where_to_put_it(tmp_path: Path) -> None:
+    result = run_bot(env={}, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "DISCORD_TOKEN" in lines[0] and ".env" in lines[0] and "developers" in lines[0]
+
+
+def test_invalid_settings_print_one_line_per_bad_field_and_no_traceback(tmp_path: Path) -> None:
+    secret = "MTIzNDU2Nzg5MDEyMzQ1Njc4.abcdef.secret-value-that-must-not-leak"
+    result = run_bot(env={"DISCORD_TOKEN": secret, "DEV_GUILD_ID": "abc", "LOG_LEVEL": "loud"}, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2
+    assert any("DEV_GUILD_ID" in line for line in lines) and any("LOG_LEVEL" in line for line in lines)
+    assert "Traceback" not in result.stderr and secret not in result.stderr + result.stdout
+
+
+def test_backup_copies_a_database_that_is_open_for_writing(tmp_path: Path) -> None:
+    database = tmp_path / "club.db"
+    live = sqlite3.connect(database)
+    live.execute("PRAGMA journal_mode = WAL")
+    live.execute("CREATE TABLE t (x INTEGER)")
+    live.executemany("INSERT INTO t VALUES (?)", [(n,) for n in range(1000)])
+    live.commit()
+    live.execute("INSERT INTO t VALUES (-1)")  # an open, uncommitted transaction must not end up in the copy
+    try:
+        result = run_bot("backup", str(tmp_path / "copy.db"), env={"DATABASE_PATH": str(database)}, cwd=tmp_path)
+    finally:
+        live.rollback()
+        live.close()
+    assert result.returncode == 0, result.stderr
+    copy = sqlite3.connect(tmp_path / "copy.db")
+    assert copy.execute("SELECT COUNT(*), MIN(x) FROM t").fetchone() == (1000, 0)
+    copy.close()
+
+
+def test_backup_of_a_missing_database_fails_clearly(tmp_path: Path) -> None:
+    result = run_bot("backup", str(tmp_path / "copy.db"), env={"DATABASE_PATH": str(tmp_path / "none.db")},
+                     cwd=tmp_path)
+    assert result.returncode == 1
+    assert "no database" in result.stderr and "Traceback" not in result.stderr
