@@ -1,0 +1,149 @@
+"""Spoiler markup: member text shown behind Discord spoiler tags that it can never break out of."""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+from bisect import bisect_right
+from functools import cache
+from itertools import accumulate
+
+MESSAGE_LIMIT = 2000
+
+_TAG = "||"
+_ESCAPES = str.maketrans({char: "\\" + char for char in string.punctuation})
+# Discord ends a spoiler at the first raw "||" after it opens, escapes notwithstanding, so a
+# text ending in "|" would leave "\|||" and lose its last pipe to the closing tag. Italics
+# put a harmless "*" between the member's pipe and the tag.
+_LAST_PIPE = "*\\|*"
+_LAST_PIPE_EXTRA = len(_LAST_PIPE) - len("\\|")
+# The most one code point can cost: a trailing pipe in italics.
+_MIN_ROOM = len(_LAST_PIPE)
+
+
+def escape_markdown(text: str) -> str:
+    """Backslash-escape every ASCII punctuation character, so Discord shows the text exactly as typed.
+
+    Meant for member text (titles, labels, names) placed where Discord renders markdown: message
+    content, embed descriptions, field names and values. No markdown, mention, emoji shortcode,
+    timestamp or link can form in the result. Places that show text raw (thread names, poll
+    answers, embed footers) would show the backslashes, so do not use it there. Mentions are
+    not rendered, but only `allowed_mentions` stops Discord from notifying people.
+    """
+    return text.translate(_ESCAPES)
+
+
+def hidden_length(text: str) -> int:
+    """How many characters `hide` needs to show `text` in one message without a header."""
+    return len(_TAG) * 2 + _cost(text)
+
+
+def _cost(text: str) -> int:
+    """Characters `text` takes between the tags when it ends a message."""
+    return len(escape_markdown(text)) + (_LAST_PIPE_EXTRA if text.endswith("|") else 0)
+
+
+def hide(text: str, *, header: str = "", limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Render member text as one or more messages, each at most `limit` characters, all of it hidden.
+
+    Every character of `text` is escaped and placed inside a single `||…||` pair per message,
+    so Discord shows it literally (no markdown, mentions, code or links) and only after a click.
+    Long text is split at line ends, else at spaces, else between characters, never inside an
+    escape or a combined character (emoji sequence, accented letter) unless that one character
+    is itself too long for a message. `header`, trusted markup such as
+    "**Spoiler · ch. 22** · from Alice", starts the first message on its own line, outside the tags.
+
+    Raises ValueError for empty text, or when `limit` leaves no room for any text.
+    """
+    if not text:
+        raise ValueError("There is no text to hide.")
+    prefix = f"{header}\n" if header else ""
+    room = limit - len(_TAG) * 2
+    first_room = room - len(prefix)
+    if first_room < _MIN_ROOM:
+        raise ValueError(f"A limit of {limit} characters leaves no room for hidden text.")
+    units = _units(text, min(room, first_room))
+    escaped = [unit.translate(_ESCAPES) for unit in units]
+    ends = list(accumulate(map(len, escaped), initial=0))
+    messages: list[str] = []
+    start = 0
+    while start < len(units):
+        stop = _split_point(units, ends, start, first_room if not messages else room)
+        body = "".join(escaped[start:stop])
+        if units[stop - 1].endswith("|"):
+            body = body[: -len("\\|")] + _LAST_PIPE
+        messages.append(f"{prefix if not messages else ''}{_TAG}{body}{_TAG}")
+        start = stop
+    return messages
+
+
+def _split_point(units: list[str], ends: list[int], start: int, room: int) -> int:
+    """The end of the next message's units: as many as fit, cut at the best boundary."""
+    stop = bisect_right(ends, ends[start] + room) - 1
+    if units[stop - 1].endswith("|") and ends[stop] - ends[start] + _LAST_PIPE_EXTRA > room:
+        stop -= 1
+    if stop == len(units):
+        return stop
+    # Cutting in the first half of the window would waste most of a message on a tidy break.
+    half = ends[start] + (ends[stop] - ends[start]) / 2
+    for wanted in (_ends_line, str.isspace):
+        for cut in range(stop, start, -1):
+            if ends[cut] < half:
+                break
+            if wanted(units[cut - 1][-1]):
+                return cut
+    return stop
+
+
+def _ends_line(char: str) -> bool:
+    return char == "\n"
+
+
+def _units(text: str, smallest_room: int) -> list[str]:
+    """Split text into user-perceived characters, the pieces a message break never divides.
+
+    An approximation of Unicode grapheme clusters that covers what members type: combining
+    accents, emoji with skin tones, variation selectors and ZWJ sequences, flags, CRLF. A
+    cluster too long for a message on its own is broken into code points.
+    """
+    pattern, may_join = _cluster_patterns()
+    if may_join.search(text) is None:
+        return list(text)
+    units: list[str] = []
+    for unit in pattern.findall(text):
+        if len(unit) > 1 and _cost(unit) > smallest_room:
+            units.extend(unit)
+        else:
+            units.append(unit)
+    return units
+
+
+@cache
+def _cluster_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """A pattern matching one cluster, and one finding whether a text has any longer than a character."""
+    # Combining marks are spread over the first two planes and plane 14; no other plane has any.
+    marks = [
+        code
+        for code in (*range(0x20000), *range(0xE0000, 0xE0200))
+        if unicodedata.category(chr(code)) in {"Mn", "Mc", "Me"}
+    ]
+    extenders = _char_class(
+        [*marks, *range(0x1F3FB, 0x1F400), *range(0xE0020, 0xE0080)]  # skin tones, flag tags
+    )
+    not_control = "[^\\x00-\\x1f\\x7f-\\x9f]"
+    regional_pair = "[\\U0001f1e6-\\U0001f1ff]{2}"
+    # A base followed by marks, modifiers, and characters glued on with a zero-width joiner.
+    extended = f"{not_control}(?:{extenders}|\\u200d{not_control}?)*"
+    cluster = re.compile(f"\\r\\n|{regional_pair}|{extended}|.", re.DOTALL)
+    return cluster, re.compile(f"\\r\\n|{regional_pair}|{extenders}|\\u200d")
+
+
+def _char_class(codes: list[int]) -> str:
+    ranges: list[list[int]] = []
+    for code in sorted(set(codes)):
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "[" + "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in ranges) + "]"
