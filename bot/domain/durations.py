@@ -52,7 +52,5 @@ def format_duration(duration: timedelta) -> str:
         return "less than a minute"
     days, rest = divmod(total_minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
-    parts = [
-        _plural(value, word) for value, word in ((days, "day"), (hours, "hour"), (minutes, "minute")) if value
-    ]
+    parts = [_plural(value, word) for value, word in ((days, "day"), (hours, "hour"), (minutes, "minute")) if value]
     return " ".join(parts)

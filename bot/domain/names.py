@@ -448,7 +448,11 @@ class NameIndex(Generic[T]):
         if not best:
             return []
         closest = min(best.values())
-        return sorted(((found, distance) for found, distance in best.items() if distance == closest))
+        # Among equally close words, a surname first: a lone name in a question is most often one.
+        return sorted(
+            ((found, distance) for found, distance in best.items() if distance == closest),
+            key=lambda item: (item[0] not in self._by_surname, -fuzz.ratio(word, item[0]), item[0]),
+        )
 
     # -- names inside a question ----------------------------------------------------------------
 
@@ -558,7 +562,6 @@ class NameIndex(Generic[T]):
                 if groups:
                     candidates.append(reading.candidate(first, stop, groups))
         return candidates
-
 
 
 def _frozen(building: dict[str, dict[int, None]]) -> dict[str, tuple[int, ...]]:
