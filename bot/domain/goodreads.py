@@ -176,6 +176,10 @@ def _decode(data: bytes) -> str:
         raise GoodreadsFormatError(
             f"The file is {len(data) / 1024 / 1024:.1f} MB; the limit is {MAX_BYTES // 1024 // 1024} MB."
         )
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise GoodreadsFormatError(
+            f"This file is UTF-16 text; Goodreads writes UTF-8, so a spreadsheet has re-saved it. {HOW_TO_EXPORT}"
+        )
     if b"\x00" in data:
         raise GoodreadsFormatError(f"This is not a CSV file (it holds binary data). {HOW_TO_EXPORT}")
     try:
@@ -294,7 +298,8 @@ def _read_row(
     if not author:
         result.skipped.append(SkippedRow(line=line, title=label, reason="no author"))
         return
-    goodreads_id = int(row["Book Id"]) if row["Book Id"].strip().isdigit() and int(row["Book Id"]) > 0 else None
+    book_id = row["Book Id"].strip()
+    goodreads_id = int(book_id) if re.fullmatch(r"0*[1-9][0-9]{0,17}", book_id) else None
     key = (title_key(title), author_key(author))
     earlier = seen.get(key) or (seen_ids.get(goodreads_id) if goodreads_id is not None else None)
     if earlier is not None:

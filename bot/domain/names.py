@@ -26,7 +26,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import product
+from itertools import islice, product
 from typing import Generic, Literal, TypeVar
 
 from rapidfuzz import fuzz, process
@@ -107,6 +107,16 @@ def normalise(text: str) -> str:
     decomposed = folded.translate(_SPECIAL_LETTERS)
     bare = "".join(char for char in decomposed if not unicodedata.combining(char))
     return " ".join(_NOT_WORD.sub(" ", _JOINERS.sub("", bare)).split())
+
+
+def _grouped_by_length(words: Iterable[str]) -> dict[int, list[str]]:
+    grouped: dict[int, list[str]] = {}
+    for word in sorted(words):
+        grouped.setdefault(len(word), []).append(word)
+    return grouped
+
+
+_STOP_WORDS_BY_LENGTH = _grouped_by_length(STOP_WORDS)
 
 
 def _merge_initials(words: Sequence[str]) -> list[str]:
@@ -286,13 +296,8 @@ class NameIndex(Generic[T]):
             if len(word) >= 3:
                 self._by_length_and_edge.setdefault((len(word), "^" + word[0]), []).append(word)
                 self._by_length_and_edge.setdefault((len(word), word[-1] + "$"), []).append(word)
-        self._by_length: dict[int, list[str]] = {}
-        for word in sorted(self._vocabulary):
-            self._by_length.setdefault(len(word), []).append(word)
+        self._by_length = _grouped_by_length(self._vocabulary)
         self._keys = list(self._by_key)
-        self._stop_words_by_length: dict[int, list[str]] = {}
-        for word in sorted(STOP_WORDS):
-            self._stop_words_by_length.setdefault(len(word), []).append(word)
 
     def __len__(self) -> int:
         return len(self._groups)
@@ -371,7 +376,7 @@ class NameIndex(Generic[T]):
         if all(distance == 0 for choices in options for _, distance in choices):
             return None
         outcomes: dict[tuple[int, ...], float] = {}
-        for combination in list(product(*options))[:_MAX_CORRECTION_COMBINATIONS]:
+        for combination in islice(product(*options), _MAX_CORRECTION_COMBINATIONS):
             corrected = [word for word, _ in combination]
             groups = self._lookup_corrected(corrected)
             if groups:
@@ -521,7 +526,7 @@ class NameIndex(Generic[T]):
             return False
         # A misspelt common word ("recomend") is still a common word, not a name.
         for length in (len(word) - 1, len(word), len(word) + 1):
-            pool = self._stop_words_by_length.get(length)
+            pool = _STOP_WORDS_BY_LENGTH.get(length)
             if pool and process.extractOne(word, pool, scorer=OSA.distance, score_cutoff=1) is not None:
                 return False
         return True

@@ -112,6 +112,12 @@ def test_invalid_isbn_is_dropped_quietly() -> None:
     assert imported.rows[0].isbn13 is None
 
 
+@pytest.mark.parametrize("book_id", ["", "abc", "0", "-5", "²", "12.5"])
+def test_odd_book_ids_are_left_out(book_id: str) -> None:
+    [book] = parse_export(_file(_row(Book_Id=book_id, Title="Dune", Author="Frank Herbert"))).rows
+    assert book.goodreads_id is None
+
+
 def test_columns_may_come_in_another_order_and_extra_ones_are_ignored() -> None:
     data = b"Exclusive Shelf,Author,Title,Recommended For\nread,Toni Morrison,Beloved,Everyone\n"
     [book] = parse_export(data).rows
@@ -194,6 +200,7 @@ def test_blank_lines_are_ignored_and_header_only_is_an_empty_import() -> None:
         (b"  \n\r\n", "empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
         ("Title,Author,Exclusive Shelf\nCafé,Zoë,read\n".encode("latin-1"), "not UTF-8"),
+        ("Title,Author,Exclusive Shelf\nCafé,Zoë,read\n".encode("utf-16"), "UTF-16"),
         (b"name,email\nAda,ada@example.com\n", "lacks the columns Title, Author, Exclusive Shelf"),
         (b"Title,Authors,ISBN/UID,Read Status\nBeloved,Toni Morrison,,read\n", "lacks the columns Author, Exclusive"),
         (b"Book Id;Title;Author;Exclusive Shelf\n1;Beloved;Toni Morrison;read\n", "separated by “;”"),
