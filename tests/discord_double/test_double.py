@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -197,6 +198,12 @@ def register_commands(tree: app_commands.CommandTree[DoubleBot], guild: discord.
         await channel.send(poll=poll)
         await interaction.response.send_message("poll posted", ephemeral=True)
 
+    @tree.command(name="export", description="A file answer", guild=guild)
+    async def export(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("here", file=discord.File(io.BytesIO(b"title,author\n"), "club.csv"))
+        original = await interaction.original_response()
+        await original.edit(content=f"here ({original.attachments[0].filename})")
+
     @tree.command(name="mod-only", description="Moderators", guild=guild)
     @app_commands.default_permissions(manage_guild=True)
     async def mod_only(interaction: discord.Interaction) -> None:
@@ -279,6 +286,19 @@ async def test_deferral_then_followups_and_deferred_edit(double: DiscordDouble, 
     assert (await edited.reply()).content == "edited"
     assert edited.ephemeral
     assert "edited" not in [m.content for m in double.messages(g.channel("general"))]
+
+
+async def test_file_answers_are_kept_and_the_original_can_be_fetched_and_edited(
+    double: DiscordDouble, bot: DoubleBot
+) -> None:
+    g = double.guild_a
+    ix = await double.slash(g, g.member("Alice"), "export")
+    reply = await ix.reply()
+    assert [(a.filename, a.data) for a in reply.attachments] == [("club.csv", b"title,author\n")]
+    assert await double.wait_until(lambda: reply.content == "here (club.csv)")
+    assert reply.edits == 1
+    form = double.find_requests("POST", "/callback$")[0].form
+    assert [p.name for p in form] == ["payload_json", "files[0]"]
 
 
 async def test_modal_opens_and_submits_by_label_or_custom_id(double: DiscordDouble, bot: DoubleBot) -> None:
