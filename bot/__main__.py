@@ -6,16 +6,20 @@ import asyncio
 import logging
 import sqlite3
 import sys
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import aiohttp
 import discord
+from openai import AsyncOpenAI
 from pydantic import ValidationError
 
 from bot.backup import backup
 from bot.bot import BookClubBot
 from bot.clock import Clock
 from bot.log import setup_logging
+from bot.services.asker import Asker, ModelAsker, OfflineAsker, readonly_history
+from bot.services.openlibrary import OpenLibraryCatalogue
 from bot.settings import SETUP_HELP, Settings, describe_errors
 from bot.store import Store, StoreError
 
@@ -33,10 +37,34 @@ def load_settings() -> Settings:
         raise SystemExit(EXIT_CONFIG) from None
 
 
+async def open_asker(settings: Settings, stack: AsyncExitStack, catalogue: OpenLibraryCatalogue) -> Asker:
+    """The offline asker over a read-only connection, behind a model when OPENAI_API_KEY is set."""
+    history = await stack.enter_async_context(readonly_history(settings.database_path))
+    offline = OfflineAsker(history, catalogue)
+    if settings.openai_api_key is None:
+        return offline
+    client = await stack.enter_async_context(
+        AsyncOpenAI(
+            api_key=settings.openai_api_key.get_secret_value(),
+            base_url=str(settings.openai_base_url) if settings.openai_base_url else None,
+            # One quick retry at most: a member is waiting, and the offline answer is ready.
+            max_retries=1,
+            timeout=20.0,
+        )
+    )
+    return ModelAsker(client, settings.openai_model, offline)
+
+
 async def run(settings: Settings, token: str) -> None:
     timeout = aiohttp.ClientTimeout(total=20)
-    async with Store(settings.database_path) as store, aiohttp.ClientSession(timeout=timeout) as http_session:
-        bot = BookClubBot(settings=settings, store=store, clock=Clock(), http_session=http_session)
+    clock = Clock()
+    async with AsyncExitStack() as stack:
+        store = await stack.enter_async_context(Store(settings.database_path))
+        http_session = await stack.enter_async_context(aiohttp.ClientSession(timeout=timeout))
+        catalogue = OpenLibraryCatalogue(http_session, settings.openlibrary_base, store.catalogue_cache, clock)
+        asker = await open_asker(settings, stack, catalogue)
+        bot = BookClubBot(settings=settings, store=store, clock=clock, http_session=http_session, asker=asker,
+                          catalogue=catalogue)
         async with bot:
             await bot.start(token)
 

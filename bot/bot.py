@@ -6,7 +6,6 @@ import hashlib
 import json
 import logging
 import pkgutil
-from typing import Any
 
 import aiohttp
 import discord
@@ -19,6 +18,8 @@ from discord.ext import commands
 import cogs
 from bot.clock import Clock
 from bot.scheduler import Scheduler
+from bot.services.asker import Asker, OfflineAsker
+from bot.services.openlibrary import Catalogue
 from bot.settings import Settings
 from bot.store import Store
 from cogs._shared.replies import NO_PINGS, report_error
@@ -54,7 +55,7 @@ class BookClubBot(commands.Bot):
     """The bot: everything a cog needs is an attribute set here, built by `main()` (or by a test)."""
 
     def __init__(self, *, settings: Settings, store: Store, clock: Clock, http_session: aiohttp.ClientSession,
-                 **services: Any) -> None:
+                 asker: Asker | None = None, catalogue: Catalogue | None = None) -> None:
         intents = discord.Intents.default()
         intents.message_content = settings.message_content_intent
         super().__init__(
@@ -69,7 +70,9 @@ class BookClubBot(commands.Bot):
         self.store = store
         self.clock = clock
         self.http_session = http_session
-        self.services = services
+        # Without a catalogue, answers and /club add leave the catalogue's part out.
+        self.catalogue = catalogue
+        self.asker: Asker = asker or OfflineAsker(store.history, catalogue)
         self.scheduler = Scheduler(store.jobs, clock)
 
     async def login(self, token: str) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from bot.store.books import BookRepository
 from bot.store.config import ConfigRepository, FeedRepository
 from bot.store.db import Database, StoreError
+from bot.store.history import CatalogueCacheRepository, HistoryRepository
 from bot.store.jobs import JobRepository, StateRepository
 
 __all__ = ["Store", "StoreError"]
@@ -22,6 +23,8 @@ class Store:
         self.feeds = FeedRepository(self.db)
         self.jobs = JobRepository(self.db)
         self.state = StateRepository(self.db)
+        self.history = HistoryRepository(self.db)
+        self.catalogue_cache = CatalogueCacheRepository(self.db)
 
     @property
     def path(self) -> Path:
