@@ -141,6 +141,8 @@ class ClubCog(commands.Cog):
     async def history(self, interaction: discord.Interaction[BookClubBot],
                       author: app_commands.Range[str, 1, 200] | None = None) -> None:
         guild = guild_of(interaction)
+        # Matching an author may first build the guild's name index, which takes a moment in a big history.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         book_ids: list[int] | None = None
         heading = "Club history"
         if author:
@@ -273,7 +275,7 @@ class ClubCog(commands.Cog):
     async def rate(self, interaction: discord.Interaction[BookClubBot], book: app_commands.Range[str, 1, 300],
                    stars: app_commands.Range[int, 1, 5]) -> None:
         guild = guild_of(interaction)
-        read = await self.resolve_read(guild.id, book)
+        read = await self.resolve_read(interaction, guild.id, book)
         if read.status == "planned":
             raise UserError(f"The club hasn't started **{md(read.book.title)}** yet; rate it once you have read it.")
         member = interaction.user
@@ -285,7 +287,7 @@ class ClubCog(commands.Cog):
         club = f" Club: {stars_text(score.average, score.votes)}." if score else ""
         await reply(interaction, f"You rated **{md(read.book.title)}** {stars}★{was}.{club}")
 
-    async def resolve_read(self, guild_id: int, text: str) -> ClubRead:
+    async def resolve_read(self, interaction: discord.Interaction[BookClubBot], guild_id: int, text: str) -> ClubRead:
         """The club read an autocomplete choice or typed title means."""
         history = self.bot.store.history
         picked = BOOK_CHOICE.match(text.strip())
@@ -293,6 +295,9 @@ class ClubCog(commands.Cog):
             read = await history.get_read(guild_id, int(picked.group(1)))
             if read is not None:
                 return read
+        if not interaction.response.is_done():
+            # A typed title is matched on the guild's name index, which may take a moment to build.
+            await interaction.response.defer(ephemeral=True, thinking=True)
         snapshot = await self.index.get(guild_id)
         found = snapshot.titles.match(text)
         reads = await history.reads(guild_id, book_ids=found.best) if found.best else []
@@ -309,10 +314,10 @@ class ClubCog(commands.Cog):
                                 current: str) -> list[app_commands.Choice[str]]:
         if interaction.guild_id is None:
             return []
-        snapshot = await self.index.get(interaction.guild_id)
+        statuses = await self.bot.store.history.read_statuses(interaction.guild_id)
         choices = []
         for book in await self.bot.store.books.suggest(interaction.guild_id, current, limit=200):
-            if snapshot.statuses.get(book.id) in ("reading", "finished"):
+            if statuses.get(book.id) in ("reading", "finished"):
                 choices.append(app_commands.Choice(name=truncate(book.label, 100), value=f"book:{book.id}"))
         return choices[:25]
 
