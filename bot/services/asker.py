@@ -241,7 +241,7 @@ class OfflineAsker:
                 return answer_unknown(understanding)
 
     async def facts(self, guild_id: int, snapshot: Snapshot, book_ids: Sequence[int]) -> list[BookFacts]:
-        """The books in the given order: club reads with their dates, other books of the records without."""
+        """The guild's facts for these books: club reads first, newest first, then books only in the records."""
         reads = {read.book.id: read for read in await self.history.reads(guild_id, book_ids=book_ids)}
         missing = [book_id for book_id in book_ids if book_id not in reads]
         others = await self.history.books(guild_id, missing) if missing else {}
@@ -254,7 +254,6 @@ class OfflineAsker:
                 book = others[book_id]
                 facts.append(BookFacts(book_id=book_id, title=book.title, author=book.author, average=average,
                                        votes=votes))
-        # Club reads first, newest first, as the history lists them.
         order = {read_id: position for position, read_id in enumerate(reads)}
         return sorted(facts, key=lambda fact: order.get(fact.book_id, len(order)))
 
