@@ -9,6 +9,7 @@ from bot.store.config import ConfigRepository, FeedRepository
 from bot.store.db import Database, StoreError
 from bot.store.history import CatalogueCacheRepository, HistoryRepository
 from bot.store.jobs import JobRepository, StateRepository
+from bot.store.reviews import ReviewRepository
 
 __all__ = ["Store", "StoreError"]
 
@@ -25,6 +26,7 @@ class Store:
         self.state = StateRepository(self.db)
         self.history = HistoryRepository(self.db)
         self.catalogue_cache = CatalogueCacheRepository(self.db)
+        self.reviews = ReviewRepository(self.db)
 
     @property
     def path(self) -> Path:
