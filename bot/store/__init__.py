@@ -7,6 +7,7 @@ from pathlib import Path
 from bot.store.books import BookRepository
 from bot.store.config import ConfigRepository, FeedRepository
 from bot.store.db import Database, StoreError
+from bot.store.discussions import DiscussionRepository
 from bot.store.history import CatalogueCacheRepository, HistoryRepository
 from bot.store.jobs import JobRepository, StateRepository
 from bot.store.reviews import ReviewRepository
@@ -27,6 +28,7 @@ class Store:
         self.history = HistoryRepository(self.db)
         self.catalogue_cache = CatalogueCacheRepository(self.db)
         self.reviews = ReviewRepository(self.db)
+        self.discussions = DiscussionRepository(self.db)
 
     @property
     def path(self) -> Path:
