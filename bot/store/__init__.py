@@ -10,6 +10,7 @@ from bot.store.db import Database, StoreError
 from bot.store.discussions import DiscussionRepository
 from bot.store.history import CatalogueCacheRepository, HistoryRepository
 from bot.store.jobs import JobRepository, StateRepository
+from bot.store.polls import PollRepository
 from bot.store.reviews import ReviewRepository
 
 __all__ = ["Store", "StoreError"]
@@ -27,6 +28,7 @@ class Store:
         self.state = StateRepository(self.db)
         self.history = HistoryRepository(self.db)
         self.catalogue_cache = CatalogueCacheRepository(self.db)
+        self.polls = PollRepository(self.db)
         self.reviews = ReviewRepository(self.db)
         self.discussions = DiscussionRepository(self.db)
 
