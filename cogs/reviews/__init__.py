@@ -1,0 +1,296 @@
+"""/review: members write reviews in a modal; the queue is announced at the weekly slot; blog posts join it."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.domain.feeds import guess_book, truncate
+from bot.domain.reviews import next_announcement, parse_rating
+from bot.domain.spoilers import escape_markdown
+from bot.errors import NotConfigured, UserError
+from bot.services.feeds import FeedReader
+from bot.store.books import Book
+from bot.store.config import Feed, GuildConfig
+from bot.store.jobs import Job
+from bot.store.reviews import Review
+from cogs._shared.checks import moderator_check
+from cogs._shared.replies import COLOUR, NO_PINGS, guild_of, reply
+from cogs.reviews.announcer import Announcer, ChannelUnavailable, review_messages
+from cogs.reviews.blogs import FeedPoller
+from cogs.reviews.books import club_book
+from cogs.reviews.views import Draft, FixDraftView, ListQuery, PageButton, ReviewModal, list_page
+
+if TYPE_CHECKING:
+    from bot.bot import BookClubBot
+
+log = logging.getLogger(__name__)
+
+REVIEW_SLOT = "review_slot"
+FEED_POLL = "feed_poll"
+WEEKLY = "weekly"
+# A one-off announcement: `review:<id>` right after a review is written with no schedule set,
+# `feed:<feed id>:<time>` after a feed brought posts in, `now:<interaction id>` for /review announce-now.
+AT_ONCE_PREFIXES = ("review:", "feed:")
+BOOK_CHOICE = re.compile(r"^book:(\d+)$")
+QUEUE_LINES = 20
+
+
+def md(text: str) -> str:
+    return escape_markdown(" ".join(text.split()))
+
+
+@app_commands.guild_only()
+class ReviewsCog(commands.GroupCog, group_name="review", group_description="Write, list and announce book reviews"):
+    """Reviews: the modal, the queue and its weekly announcement, the blog feeds, and the published list."""
+
+    def __init__(self, bot: BookClubBot) -> None:
+        self.bot = bot
+        self.announcer = Announcer(bot)
+        self.poller = FeedPoller(bot, FeedReader(bot.http_session))
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        self.bot.scheduler.register(REVIEW_SLOT, self.run_review_slot)
+        self.bot.scheduler.register(FEED_POLL, self.run_feed_poll)
+        self.bot.add_dynamic_items(PageButton)
+        await self.arm_weekly_slots()
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(PageButton)
+
+    # -- scheduling -------------------------------------------------------------------------------
+
+    async def arm_weekly_slots(self) -> None:
+        """Every scheduled guild has its weekly job; one that finished or gave up is armed again."""
+        now = self.bot.clock.now()
+        for guild_id in await self.bot.store.config.guild_ids():
+            config = await self.bot.store.config.get(guild_id)
+            due = next_announcement(now, config.schedule_weekday, config.schedule_time, config.timezone)
+            job = await self.bot.store.jobs.get(guild_id, REVIEW_SLOT, WEEKLY)
+            if due is not None and (job is None or job.status in ("done", "failed")):
+                await self.bot.store.jobs.schedule(guild_id, REVIEW_SLOT, WEEKLY, due)
+
+    async def post_soon(self, guild_id: int, key: str) -> None:
+        await self.bot.store.jobs.schedule(guild_id, REVIEW_SLOT, key, self.bot.clock.now())
+        self.bot.scheduler.wake()
+
+    @commands.Cog.listener()
+    async def on_schedule_changed(self, config: GuildConfig) -> None:
+        due = next_announcement(self.bot.clock.now(), config.schedule_weekday, config.schedule_time, config.timezone)
+        if due is None:
+            await self.bot.store.jobs.cancel(config.guild_id, REVIEW_SLOT, WEEKLY)
+            return
+        await self.bot.store.jobs.schedule(config.guild_id, REVIEW_SLOT, WEEKLY, due)
+        self.bot.scheduler.wake()
+
+    @commands.Cog.listener()
+    async def on_feed_added(self, feed: Feed) -> None:
+        await self.bot.store.jobs.schedule(feed.guild_id, FEED_POLL, f"feed:{feed.id}", self.bot.clock.now(),
+                                           {"feed_id": feed.id})
+        self.bot.scheduler.wake()
+
+    async def run_review_slot(self, job: Job) -> datetime | None:
+        """Announces the guild's queue: weekly at the slot, or once right away."""
+        await self.bot.wait_until_ready()
+        config = await self.bot.store.config.get(job.guild_id)
+        weekly = job.key == WEEKLY
+        if job.key.startswith(AT_ONCE_PREFIXES) and config.has_schedule:
+            return None  # a schedule was set since: the review waits for the slot
+        if weekly and not config.has_schedule:
+            return None
+        try:
+            announced = await self.announcer.announce_queue(job.guild_id)
+        except (NotConfigured, ChannelUnavailable) as error:
+            # Retrying cannot help until a moderator acts; the queue keeps the reviews for the next slot or
+            # /review announce-now.
+            log.warning("guild %d: reviews stay queued: %s", job.guild_id, error)
+        else:
+            if announced:
+                log.info("guild %d: announced %d review(s) (%s)", job.guild_id, announced, job.key)
+        if not weekly:
+            return None
+        after = max(self.bot.clock.now(), job.due_at)
+        return next_announcement(after, config.schedule_weekday, config.schedule_time, config.timezone)
+
+    async def run_feed_poll(self, job: Job) -> datetime | None:
+        """Polls one feed and says when to poll it again; a removed feed ends its job."""
+        feed = await self.bot.store.feeds.get(job.guild_id, int(job.payload.get("feed_id", 0)))
+        if feed is None:
+            return None
+        queued, next_poll = await self.poller.poll(feed)
+        if queued:
+            config = await self.bot.store.config.get(job.guild_id)
+            log.info("feed %s of guild %d: queued %d post(s)", feed.url, feed.guild_id, len(queued))
+            if not config.has_schedule:
+                await self.post_soon(job.guild_id, f"feed:{feed.id}:{queued[-1].id}")
+        return next_poll
+
+    # -- /review write ----------------------------------------------------------------------------
+
+    @app_commands.command(name="write", description="Write a review; it is posted at the club's weekly slot")
+    @app_commands.describe(book="The book (start typing to pick a club book, or type any title)")
+    async def write(self, interaction: discord.Interaction[BookClubBot],
+                    book: app_commands.Range[str, 1, 300] | None = None) -> None:
+        guild = guild_of(interaction)
+        draft = Draft()
+        if book:
+            known = await self.resolve_book(guild.id, book)
+            if known is not None:
+                draft = Draft(title=known.title, author=known.author)
+            else:
+                guess = guess_book(book)
+                draft = Draft(title=guess.title, author=guess.author or "") if guess else Draft(title=book.strip())
+        await interaction.response.send_modal(ReviewModal(draft, self.submit))
+
+    async def resolve_book(self, guild_id: int, text: str) -> Book | None:
+        picked = BOOK_CHOICE.match(text.strip())
+        if picked:
+            return await self.bot.store.books.get(guild_id, int(picked.group(1)))
+        return await self.bot.store.books.find(guild_id, text)
+
+    async def book_choices(self, interaction: discord.Interaction[BookClubBot],
+                           current: str) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        books = await self.bot.store.books.suggest(interaction.guild_id, current)
+        return [app_commands.Choice(name=truncate(book.label, 100), value=f"book:{book.id}") for book in books]
+
+    @write.autocomplete("book")
+    async def write_book_autocomplete(self, interaction: discord.Interaction[BookClubBot],
+                                      current: str) -> list[app_commands.Choice[str]]:
+        return await self.book_choices(interaction, current)
+
+    async def submit(self, interaction: discord.Interaction[Any], draft: Draft) -> None:
+        """A submitted modal: refused with a way to fix it, or stored, queued and previewed."""
+        guild = guild_of(interaction)
+        title, author = " ".join(draft.title.split()), " ".join(draft.author.split())
+        problem = None
+        try:
+            rating = parse_rating(draft.rating)
+        except ValueError as error:
+            problem, rating = str(error), 0
+        if not title or not draft.body.strip():
+            problem = "A review needs the book's title and some text."
+        if problem:
+            await interaction.response.send_message(
+                f"{problem}\nNothing was saved. Press the button to fix it; your text is still there.",
+                view=FixDraftView(draft, self.submit, interaction.user.id), ephemeral=True,
+                allowed_mentions=NO_PINGS,
+            )
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        book = await club_book(self.bot, guild.id, title, author)
+        review = await self.bot.store.reviews.queue_review(
+            guild.id, book.id, member_id=interaction.user.id, reviewer_name=interaction.user.display_name,
+            rating=rating, body=draft.body.strip(), spoilers=draft.spoilers.strip() or None, now=self.bot.clock.now(),
+        )
+        config = await self.bot.store.config.get(guild.id)
+        if not config.has_schedule:
+            await self.post_soon(guild.id, f"review:{review.id}")
+        messages = review_messages(review)
+        note = f"Saved. {self.when_posted(config)} This is how it will look:"
+        await interaction.followup.send(note, embeds=messages[0], ephemeral=True, allowed_mentions=NO_PINGS)
+        for embeds in messages[1:]:
+            await interaction.followup.send(embeds=embeds, ephemeral=True, allowed_mentions=NO_PINGS)
+
+    def when_posted(self, config: GuildConfig) -> str:
+        if config.reviews_channel_id is None:
+            return "It is queued until a moderator chooses a reviews channel with `/config channels`."
+        where = f"<#{config.reviews_channel_id}>"
+        due = next_announcement(self.bot.clock.now(), config.schedule_weekday, config.schedule_time,
+                                config.timezone)
+        if due is None:
+            return f"It will be posted in {where} in a moment."
+        return (f"It will be posted in {where} at the next review slot, {discord.utils.format_dt(due, 'F')} "
+                f"({discord.utils.format_dt(due, 'R')}).")
+
+    # -- /review list -----------------------------------------------------------------------------
+
+    @app_commands.command(name="list", description="Published reviews, newest first")
+    @app_commands.describe(book="Only reviews of this book", member="Only this member's reviews")
+    async def list_(self, interaction: discord.Interaction[BookClubBot],
+                    book: app_commands.Range[str, 1, 300] | None = None, member: discord.Member | None = None) -> None:
+        guild = guild_of(interaction)
+        query = ListQuery(member_id=member.id if member else 0)
+        if book:
+            found = await self.resolve_book(guild.id, book)
+            if found is None:
+                raise UserError(f"The club has no book called “{md(book[:100])}”; pick one from the list.")
+            query = ListQuery(book_id=found.id, member_id=query.member_id)
+        embed, view = await list_page(self.bot, guild.id, query)
+        await reply(interaction, embed=embed, view=view)
+
+    @list_.autocomplete("book")
+    async def list_book_autocomplete(self, interaction: discord.Interaction[BookClubBot],
+                                     current: str) -> list[app_commands.Choice[str]]:
+        return await self.book_choices(interaction, current)
+
+    # -- moderators: /review queue and /review announce-now ---------------------------------------
+
+    @app_commands.command(name="queue", description="Reviews waiting for the next slot (moderators)")
+    @moderator_check()
+    async def queue(self, interaction: discord.Interaction[BookClubBot]) -> None:
+        guild = guild_of(interaction)
+        queued = await self.bot.store.reviews.queued(guild.id)
+        config = await self.bot.store.config.get(guild.id)
+        embed = discord.Embed(title="Review queue", colour=COLOUR)
+        if not queued:
+            embed.description = "Nothing is waiting."
+        else:
+            lines = [self.queue_line(number, review) for number, review in enumerate(queued[:QUEUE_LINES], start=1)]
+            if len(queued) > QUEUE_LINES:
+                lines.append(f"…and {len(queued) - QUEUE_LINES} more.")
+            embed.description = truncate("\n".join(lines), 4096)
+        embed.add_field(name="Posted", value=self.when_queue_posts(config), inline=False)
+        await reply(interaction, embed=embed)
+
+    @staticmethod
+    def queue_line(number: int, review: Review) -> str:
+        label = f"{review.book_title} by {review.book_author}" if review.book_author else review.book_title
+        who = f"the blog {md(review.reviewer_name)}" if review.source == "feed" else md(review.reviewer_name)
+        stars = f" · {review.rating}★" if review.rating else ""
+        posting = " · being posted" if review.status == "announcing" else ""
+        return (f"{number}. **{md(truncate(label, 120))}** from {who}{stars} · #{review.id} · "
+                f"{discord.utils.format_dt(review.created_at, 'R')}{posting}")
+
+    def when_queue_posts(self, config: GuildConfig) -> str:
+        if config.reviews_channel_id is None:
+            return "Not yet: choose a reviews channel with `/config channels`."
+        due = next_announcement(self.bot.clock.now(), config.schedule_weekday, config.schedule_time,
+                                config.timezone)
+        where = f"<#{config.reviews_channel_id}>"
+        if due is None:
+            return f"In {where} as soon as they are written (no weekly slot set)."
+        return f"In {where} at the next slot, {discord.utils.format_dt(due, 'F')}."
+
+    @app_commands.command(name="announce-now", description="Post every queued review now (moderators)")
+    @moderator_check()
+    async def announce_now(self, interaction: discord.Interaction[BookClubBot]) -> None:
+        guild = guild_of(interaction)
+        config = await self.bot.store.config.get(guild.id)
+        if config.reviews_channel_id is None:
+            raise NotConfigured("Choose a reviews channel first with `/config channels`.")
+        channel = guild.get_channel(config.reviews_channel_id)
+        if not isinstance(channel, discord.TextChannel | discord.Thread):
+            raise NotConfigured("The reviews channel is gone; choose another with `/config channels`.")
+        granted = channel.permissions_for(guild.me)
+        if not (granted.send_messages and granted.embed_links):
+            raise UserError(f"I can't post embeds in {channel.mention}: I need Send Messages and Embed Links there.")
+        queued = await self.bot.store.reviews.queued(guild.id)
+        if not queued:
+            raise UserError("The queue is empty: there is nothing to announce.")
+        await self.post_soon(guild.id, f"now:{interaction.id}")
+        count = len(queued)
+        await reply(interaction, f"Announcing {count} queued review{'s' if count != 1 else ''} in {channel.mention} "
+                                 "now.")
+
+
+async def setup(bot: BookClubBot) -> None:
+    await bot.add_cog(ReviewsCog(bot))
