@@ -201,11 +201,12 @@ class ClubCog(commands.Cog):
             value = describe_read(read).capitalize()
             if score:
                 value += f" · {stars_text(score.average, score.votes)}"
-            threads = [thread.mention for thread in guild.threads
-                       if read.book.title.casefold() in thread.name.casefold()]
-            if threads:
-                value += "\nThreads: " + " ".join(threads[:10])
-            embed.add_field(name=truncate(f"{read.book.title} by {read.book.author}", 256), value=value, inline=False)
+            discussion = await self.bot.store.discussions.for_book(guild.id, read.book.id)
+            if discussion is not None:
+                sections = " · ".join(f"{md(section.name)} <#{section.thread_id}>" for section in discussion.sections)
+                value += f"\nDiscussion: <#{discussion.thread_id}>" + (f"\nSections: {sections}" if sections else "")
+            embed.add_field(name=truncate(f"{read.book.title} by {read.book.author}", 256), value=truncate(value, 1024),
+                            inline=False)
         if planned:
             embed.add_field(name="Next up", value=truncate("\n".join(
                 f"**{md(read.book.title)}** by {md(read.book.author)}" for read in planned), 1024), inline=False)
