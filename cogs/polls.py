@@ -280,6 +280,7 @@ class PollsCog(commands.Cog, name=COG_NAME):
 
     def __init__(self, bot: BookClubBot) -> None:
         self.bot = bot
+        # One lock per poll for the life of the process: the job and /poll close never close the same poll at once.
         self._closing: dict[int, asyncio.Lock] = {}
 
     async def cog_load(self) -> None:
@@ -541,7 +542,6 @@ class PollsCog(commands.Cog, name=COG_NAME):
                 await self.retire_poll_message(poll)
                 await self.record_next_read(poll)
                 poll = await self.announce(poll)
-        self._closing.pop(poll_id, None)
         return poll
 
     async def native_counts(self, poll: Poll, *, exact: bool) -> dict[int, int] | None:
