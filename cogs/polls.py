@@ -63,6 +63,9 @@ MODE_CHOICES = [
 ]
 POST_PERMISSIONS = ("view_channel", "send_messages", "embed_links", "read_message_history")
 ANNOUNCE_PERMISSIONS = ("view_channel", "send_messages", "embed_links", "attach_files")
+LIMIT_REACHED = f"You already have {MAX_PER_MEMBER} nominations; they clear when a poll picks a winner."
+LIST_FULL = (f"{MAX_CANDIDATES} books are nominated already, as many as one poll can hold. Nominate again after the "
+             "next poll, or second a book that is on the list.")
 ORDINALS = ("1st", "2nd", "3rd", "4th", "5th", "6th", "7th", "8th", "9th", "10th")
 
 
@@ -305,22 +308,23 @@ class PollsCog(commands.Cog, name=COG_NAME):
             raise UserError(f"That title is {len(title)} characters long; titles can have at most {MAX_TITLE}.")
         if len(author) > MAX_AUTHOR:
             raise UserError(f"That author name is {len(author)} characters long; at most {MAX_AUTHOR}.")
+        polls = self.bot.store.polls
+        if await polls.count_for_member(guild.id, interaction.user.id) >= MAX_PER_MEMBER:
+            raise UserError(LIMIT_REACHED)
         # The catalogue look-up can take a few seconds.
         await interaction.response.defer(ephemeral=True, thinking=True)
         book = await self.nominated_book(guild.id, title, author)
-        status = await self.bot.store.polls.nominate(guild.id, book.id, interaction.user.id,
-                                                     now=self.bot.clock.now())
+        status = await polls.nominate(guild.id, book.id, interaction.user.id, now=self.bot.clock.now())
         named = book_text(book.title, book.author)
         if status == "already_yours":
             raise UserError(f"You have already nominated {named}.")
         if status == "in_poll":
             raise UserError(f"{named} is in the running poll already; vote for it there.")
         if status == "member_limit":
-            raise UserError(f"You already have {MAX_PER_MEMBER} nominations; they clear when a poll picks a winner.")
+            raise UserError(LIMIT_REACHED)
         if status == "full":
-            raise UserError(f"{MAX_CANDIDATES} books are nominated already, as many as one poll can hold. "
-                            "Nominate again after the next poll, or second a book that is on the list.")
-        held = await self.bot.store.polls.count_for_member(guild.id, interaction.user.id)
+            raise UserError(LIST_FULL)
+        held = await polls.count_for_member(guild.id, interaction.user.id)
         if status == "merged":
             message = f"{named} was already nominated; you are now credited as a nominator too."
         else:
@@ -333,10 +337,14 @@ class PollsCog(commands.Cog, name=COG_NAME):
         if work is not None:
             title, author = work.title, work.authors[0] if work.authors else author
         key = NominationKey.of(title, author, work.work_key if work else None)
-        for nomination in await self.bot.store.polls.nominations(guild_id):
+        nominations = await self.bot.store.polls.nominations(guild_id)
+        for nomination in nominations:
             book = nomination.book
             if key.same_book(NominationKey.of(book.title, book.author, book.work_key)):
                 return book
+        # Refused before the book is added, so a refusal leaves nothing behind.
+        if len(nominations) >= MAX_CANDIDATES:
+            raise UserError(LIST_FULL)
         books = self.bot.store.books
         known = await books.find(guild_id, title, author, key.work_key) or await books.find(guild_id, title)
         if known is not None and key.same_book(NominationKey.of(known.title, known.author, known.work_key)):
