@@ -144,7 +144,7 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
             known = await self.resolve_book(guild.id, book)
             if known is not None:
                 draft = Draft(title=known.title, author=known.author)
-            else:
+            elif not BOOK_CHOICE.match(book.strip()):
                 guess = guess_book(book)
                 draft = Draft(title=guess.title, author=guess.author or "") if guess else Draft(title=book.strip())
         await interaction.response.send_modal(ReviewModal(draft, self.submit))
