@@ -55,7 +55,8 @@ class BookClubBot(commands.Bot):
     """The bot: everything a cog needs is an attribute set here, built by `main()` (or by a test)."""
 
     def __init__(self, *, settings: Settings, store: Store, clock: Clock, http_session: aiohttp.ClientSession,
-                 asker: Asker | None = None, catalogue: Catalogue | None = None) -> None:
+                 asker: Asker | None = None, catalogue: Catalogue | None = None,
+                 guild_ready_timeout: float = 2.0) -> None:
         intents = discord.Intents.default()
         intents.message_content = settings.message_content_intent
         super().__init__(
@@ -65,6 +66,7 @@ class BookClubBot(commands.Bot):
             tree_cls=BookClubTree,
             help_command=None,
             chunk_guilds_at_startup=False,
+            guild_ready_timeout=guild_ready_timeout,
         )
         self.settings = settings
         self.store = store

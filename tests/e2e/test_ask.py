@@ -1,0 +1,141 @@
+"""/ask and mentions through the loopback Discord: offline answers, the model path, and falling back when it fails."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from openai import AsyncOpenAI
+
+from bot.services.asker import ModelAsker, OfflineAsker
+from bot.store.db import to_db_time
+from tests.discord_double.interactions import DEFERRED_CHANNEL_MESSAGE
+from tests.doubles.openai_server import FakeOpenAI, summarise_tool_results, tool_call
+
+QUESTION = "have you read any books written by Ishiguro? If yes, which one(s) do you recommend?"
+ISHIGURO = ("Never Let Me Go", "The Remains of the Day", "When We Were Orphans")
+
+
+async def run(bookclub: Any, member: str, command: str, guild: Any = None, **options: Any) -> Any:
+    guild = guild or bookclub.double.guild_a
+    ix = await bookclub.double.slash(guild, guild.member(member), command, timeout=5.0, **options)
+    await ix.reply(timeout=10.0)
+    return ix
+
+
+@pytest.fixture
+async def club(bookclub: Any) -> Any:
+    """A moderator adds five reads, members rate them, and one review has been published."""
+    reads = [
+        ("Never Let Me Go", "Kazuo Ishiguro", "2019-04-01", "2019-05-14"),
+        ("The Remains of the Day", "Kazuo Ishiguro", "2017-08-01", "2017-09-03"),
+        ("When We Were Orphans", "Kazuo Ishiguro", "2023-01-02", "2023-01-30"),
+        ("Beloved", "Toni Morrison", "2022-09-15", "2022-10-09"),
+        ("Piranesi", "Susanna Clarke", "2026-02-20", None),
+    ]
+    for title, author, started, finished in reads:
+        options = {"finished": finished} if finished else {}
+        await run(bookclub, "Mod", "club add", title=title, author=author, started=started, **options)
+    ratings = {"Alice": {"Never Let Me Go": 5, "The Remains of the Day": 3, "Beloved": 4},
+               "Bob": {"Never Let Me Go": 5, "When We Were Orphans": 3, "The Remains of the Day": 4},
+               "Carol": {"Never Let Me Go": 4, "Beloved": 5}}
+    for member, books in ratings.items():
+        for title, stars in books.items():
+            await run(bookclub, member, "rate", book=title, stars=stars)
+    guild = bookclub.double.guild_a
+    book = await bookclub.store.books.find(guild.id, "Never Let Me Go", "Kazuo Ishiguro")
+    async with bookclub.store.db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO reviews (guild_id, book_id, member_id, reviewer_name, rating, body, status, created_at) "
+            "VALUES (?, ?, ?, 'Bob', 5, ?, 'announced', ?)",
+            (guild.id, book.id, guild.member("Bob").id, "Devastating. Read it before someone spoils it for you.",
+             to_db_time(bookclub.clock.now())),
+        )
+    return bookclub
+
+
+async def test_ask_names_the_authors_reads_and_recommends_the_best_rated(club: Any) -> None:
+    ix = await run(club, "Carol", "ask", question=QUESTION)
+    assert ix.response_type == DEFERRED_CHANNEL_MESSAGE, "/ask defers first so the member never waits in silence"
+    answer = await ix.reply()
+    assert not answer.ephemeral
+    text = answer.text()
+    assert all(f"**{title}**" in text for title in ISHIGURO)
+    assert "finished May 2019" in text and "4.7★ from 3 ratings" in text
+    assert "I'd recommend **Never Let Me Go**" in text
+    assert "> Devastating\\. Read it before someone spoils it for you\\." in text and "— Bob, 5★" in text
+    assert len(answer.content) <= 2000 and club.double.pings() == []
+
+
+@pytest.mark.parametrize("question", ["have you read any other ishigoro?", "what did we read by Ishiguro Kazuo"])
+async def test_misspelt_and_reordered_authors_get_the_same_answer(club: Any, question: str) -> None:
+    text = (await (await run(club, "Alice", "ask", question=question)).reply()).text()
+    assert all(title in text for title in ISHIGURO)
+
+
+async def test_the_other_server_learns_nothing(club: Any) -> None:
+    other = club.double.guild_b
+    for question in (QUESTION, "what should I read next?", "how many books did we read in 2019?",
+                     "what did the club think of Beloved?", "what are we reading now?"):
+        text = (await (await run(club, "Alice", "ask", guild=other, question=question)).reply()).text()
+        for secret in ("Ishiguro", "Never Let Me Go", "Beloved", "Piranesi", "Devastating"):
+            assert secret not in text
+
+
+async def test_other_questions_answer_from_the_history(club: Any) -> None:
+    async def ask(member: str, question: str) -> str:
+        return (await (await run(club, member, "ask", question=question)).reply()).text()
+
+    now = await ask("Bob", "what are we reading now?")
+    assert "reading **Piranesi** by Susanna Clarke (since 20 February 2026)" in now
+    assert (await ask("Bob", "what should I read next?")).startswith("Try **Beloved** by Toni Morrison")
+    liked = await ask("Alice", "who liked Beloved?")
+    assert "Liked it: Carol (5★), Alice (4★)" in liked
+    assert (await ask("Alice", "how many books did we read in 2019?")).startswith("The club finished 1 book in 2019")
+
+
+async def test_a_mention_gets_the_same_answer_as_a_reply(club: Any) -> None:
+    guild = club.double.guild_a
+    channel = guild.channel("general")
+    question = await club.double.post_message(channel, guild.member("Alice"), "have you read any other Ishiguro?",
+                                              mentions_bot=True)
+    answer = await club.double.wait_for_message(channel, lambda message: message.reference is question, timeout=10.0)
+    assert all(title in answer.text() for title in ISHIGURO) and "I'd recommend **Never Let Me Go**" in answer.text()
+    assert club.double.find_requests("POST", rf"/channels/{channel.id}/typing$")
+    assert club.double.pings() == []
+
+
+async def test_a_bare_mention_gets_help(club: Any) -> None:
+    guild = club.double.guild_a
+    channel = guild.channel("general")
+    question = await club.double.post_message(channel, guild.member("Bob"), "", mentions_bot=True)
+    answer = await club.double.wait_for_message(channel, lambda message: message.reference is question, timeout=10.0)
+    assert answer.content.startswith("Ask me about the club's history")
+
+
+@pytest.fixture
+async def model(club: Any) -> AsyncIterator[FakeOpenAI]:
+    """The bot answers through a loopback OpenAI-compatible server, as with OPENAI_BASE_URL set."""
+    async with FakeOpenAI() as server, AsyncOpenAI(api_key="test", base_url=server.base_url, max_retries=0) as client:
+        offline = club.bot.asker
+        assert isinstance(offline, OfflineAsker)
+        club.bot.asker = ModelAsker(client, "local-model", offline, timeout=2.0, request_timeout=1.0)
+        try:
+            yield server
+        finally:
+            club.bot.asker = offline
+
+
+async def test_the_model_runs_its_tool_round_and_answers(club: Any, model: FakeOpenAI) -> None:
+    model.answer_with(tool_call("find_books", {"author": "Ishiguro"}), summarise_tool_results)
+    text = (await (await run(club, "Alice", "ask", question=QUESTION)).reply()).text()
+    assert text.startswith("From the club's records: ") and all(title in text for title in ISHIGURO)
+    assert len(model.completions) == 2
+
+
+@pytest.mark.parametrize("fault", [{"status": 500}, {"delay": 3.0}], ids=["server-error", "timeout"])
+async def test_when_the_model_fails_the_member_gets_the_offline_answer(club: Any, model: FakeOpenAI, fault) -> None:
+    model.fail(**fault)
+    text = (await (await run(club, "Alice", "ask", question=QUESTION)).reply(timeout=10.0)).text()
+    assert "I'd recommend **Never Let Me Go**" in text and all(title in text for title in ISHIGURO)
