@@ -120,6 +120,7 @@ class Database:
         files = migration_files(directory)
         latest_known = files[-1][0] if files else 0
         current = await self.schema_version()
+        done = {int(row["version"]) for row in await self.fetch_all("SELECT version FROM schema_migrations")}
         if current > latest_known:
             raise StoreError(
                 f"the database {self.path} is at schema version {current}, newer than this code knows "
@@ -127,7 +128,8 @@ class Database:
             )
         applied = []
         for version, path in files:
-            if version <= current:
+            # Missing, not merely newer: a branch may have added a lower number after a later one ran.
+            if version in done:
                 continue
             script = path.read_text(encoding="utf-8")
             stamp = to_db_time(datetime.now(UTC))

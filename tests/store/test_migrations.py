@@ -64,3 +64,20 @@ async def test_a_failing_migration_leaves_nothing_half_applied(tmp_path: Path) -
 def test_the_shipped_migrations_are_numbered_from_one_without_gaps() -> None:
     versions = [version for version, _ in migration_files(MIGRATIONS_DIR)]
     assert versions == list(range(1, len(versions) + 1))
+
+
+async def test_a_missing_lower_numbered_migration_is_applied_after_a_later_one(tmp_path: Path) -> None:
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "0001_first.sql").write_text("CREATE TABLE a (x INTEGER);")
+    (folder / "0003_third.sql").write_text("CREATE TABLE c (x INTEGER);")
+    db = Database(tmp_path / "gap.db")
+    await db.open()
+    try:
+        assert await db.migrate(folder) == [1, 3]
+        (folder / "0002_second.sql").write_text("CREATE TABLE b (x INTEGER);")
+        assert await db.migrate(folder) == [2]
+        names = {row["name"] for row in await db.fetch_all("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert {"a", "b", "c"} <= names
+    finally:
+        await db.close()
