@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -85,13 +87,20 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """A write transaction; taken immediately so that concurrent writers wait instead of failing."""
         async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
             try:
+                await self.conn.execute("BEGIN IMMEDIATE")
                 yield self.conn
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                # Shielded: a task cancelled at shutdown must not leave the shared connection inside a transaction.
+                await asyncio.shield(self._rollback())
                 raise
             await self.conn.execute("COMMIT")
+
+    async def _rollback(self) -> None:
+        # Queued behind BEGIN on the connection's thread, so it undoes a BEGIN whose await was cancelled; when
+        # BEGIN itself failed there is nothing to undo.
+        with contextlib.suppress(sqlite3.OperationalError):
+            await self.conn.execute("ROLLBACK")
 
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         async with self._lock:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from pathlib import Path
 
 import aiosqlite
@@ -81,3 +83,22 @@ async def test_a_missing_lower_numbered_migration_is_applied_after_a_later_one(t
         assert {"a", "b", "c"} <= names
     finally:
         await db.close()
+
+
+async def test_a_writer_cancelled_while_beginning_leaves_no_transaction_open(tmp_path: Path) -> None:
+    async with Store(tmp_path / "cancel.db") as store:
+        await store.migrate()
+
+        async def write() -> None:
+            async with store.db.transaction() as conn:
+                await conn.execute("INSERT INTO bot_state (key, value) VALUES ('k', 'v')")
+
+        for _ in range(20):
+            task = asyncio.create_task(write())
+            await asyncio.sleep(0)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        async with store.db.transaction() as conn:
+            await conn.execute("INSERT OR REPLACE INTO bot_state (key, value) VALUES ('after', 'ok')")
+        assert not store.db.conn.in_transaction
