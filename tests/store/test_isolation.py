@@ -1,0 +1,298 @@
+"""Guild isolation over the whole store: every repository method is scoped by guild, and one guild's data is
+invisible to, and untouched by, another guild's reads and writes — even when the other guild names its ids."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from bot.domain.goodreads import GoodreadsBook
+from bot.domain.polls import Outcome
+from bot.domain.sections import parse_sections
+from bot.store import Store
+from bot.store.config import GuildConfig
+from bot.store.history import HistoryVersions
+from bot.store.jobs import Job
+from bot.store.reviews import FeedReview
+
+GUILD_A, GUILD_B = 111, 222
+ALICE, BOB = 501, 502
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+# Methods that do not take a guild, and why that is right.
+CROSS_GUILD = {
+    "config.guild_ids": "which guilds have settings, so that start-up can arm each guild's weekly slot",
+    "jobs.claim_due": "the scheduler claims due jobs of every guild; each job carries its guild",
+    "jobs.next_due_at": "the scheduler sleeps until the earliest job of any guild",
+    "jobs.release_interrupted": "after a crash every guild's interrupted jobs run again",
+    "jobs.finish": "scoped by the job's own guild_id (proved below with a job naming another guild)",
+    "jobs.fail": "scoped by the job's own guild_id (proved below with a job naming another guild)",
+    "state.get": "the bot's own key-value state (the command tree hash), not guild data",
+    "state.set": "the bot's own key-value state (the command tree hash), not guild data",
+    "catalogue_cache.get": "public Open Library answers shared by every guild; nothing a guild wrote",
+    "catalogue_cache.put": "public Open Library answers shared by every guild; nothing a guild wrote",
+}
+
+
+def repository_methods(store: Store) -> dict[str, inspect.Signature]:
+    """Every public async method of every repository on the Store, as `repository.method`."""
+    found: dict[str, inspect.Signature] = {}
+    for attribute, repository in vars(store).items():
+        if attribute == "db":
+            continue
+        for name, method in inspect.getmembers(type(repository), inspect.iscoroutinefunction):
+            if not name.startswith("_"):
+                found[f"{attribute}.{name}"] = inspect.signature(method)
+    return found
+
+
+@dataclass
+class Seeded:
+    """Ids of everything one guild wrote, for the other guild to name."""
+
+    book_id: int
+    other_book_id: int
+    feed_id: int
+    feed_url: str
+    job: Job
+    review_id: int
+    poll_id: int
+    discussion_id: int
+
+
+async def seed(store: Store, guild_id: int) -> Seeded:
+    """One guild with something in every table: settings, books, history, reviews, a feed, a discussion, a poll."""
+    await store.config.set_channels(guild_id, {"reviews": 10, "discussions": 11, "polls": 12, "announcements": 13})
+    await store.config.set_schedule(guild_id, 4, "18:00", "Europe/London")
+    await store.config.set_moderator_role(guild_id, 77)
+    book, _ = await store.books.find_or_create(guild_id, "Never Let Me Go", "Kazuo Ishiguro")
+    other, _ = await store.books.find_or_create(guild_id, "Piranesi", "Susanna Clarke")
+    await store.history.add_read(guild_id, book.id, status="finished", started_on=date(2026, 1, 5),
+                                 finished_on=date(2026, 2, 1), now=NOW)
+    await store.history.rate(guild_id, book.id, ALICE, "Alice", 5, now=NOW)
+    imported = GoodreadsBook(title="The Remains of the Day", author="Kazuo Ishiguro", rating=4,
+                             date_read=date(2025, 6, 1), review="Quietly devastating.", line=2)
+    await store.history.import_goodreads(guild_id, [imported], member_id=ALICE, member_name="Alice", now=NOW)
+    review = await store.reviews.queue_review(guild_id, book.id, member_id=ALICE, reviewer_name="Alice", rating=5,
+                                              body="Heartbreaking and calm.", spoilers="Tommy", now=NOW)
+    await store.reviews.mark_announcing(guild_id, review.id, 10)
+    await store.reviews.record_messages(guild_id, review.id, [900])
+    await store.reviews.mark_announced(guild_id, review.id, [900], NOW)
+    feed = await store.feeds.add(guild_id, "https://club.example/feed")
+    assert feed is not None
+    await store.feeds.record_success(guild_id, feed.id, title="Club blog", etag="e1", last_modified=None,
+                                     polled_at=NOW)
+    post = FeedReview(entry_key="post-1", book_id=book.id, reviewer_name="Club blog", body="Loved it")
+    await store.reviews.take_feed_entries(guild_id, feed.id, [post], ["post-0"], NOW)
+    job = await store.jobs.schedule(guild_id, "review_slot", "weekly", NOW + timedelta(days=3), {"n": 1})
+    discussion = await store.discussions.create(
+        guild_id, book.id, channel_id=11, thread_id=20,
+        sections=[(section, 100 + index) for index, section in enumerate(parse_sections("Part 1, Part 2"))],
+        started_by=ALICE, at=NOW,
+    )
+    assert discussion is not None
+    await store.discussions.set_terms(guild_id, discussion.id, ["Tommy", "donations"])
+    await store.discussions.record_progress(guild_id, discussion.id, ALICE, 1, NOW)
+    await store.discussions.remember_webhook(guild_id, 11, 950, NOW)
+    await store.discussions.first_notice(guild_id, ALICE, NOW)
+    third, _ = await store.books.find_or_create(guild_id, "Hamnet", "Maggie O'Farrell")
+    for nominated in (other.id, third.id):
+        await store.polls.nominate(guild_id, nominated, ALICE, now=NOW)
+    poll = await store.polls.start(guild_id, mode="ranked", channel_id=12, started_by=BOB, now=NOW,
+                                   closes_at=NOW + timedelta(days=2))
+    await store.polls.set_message(guild_id, poll.id, 960)
+    await store.polls.cast_ballot(guild_id, poll.id, ALICE, [1, 0], now=NOW)
+    return Seeded(book_id=book.id, other_book_id=other.id, feed_id=feed.id, feed_url=feed.url, job=job,
+                  review_id=review.id, poll_id=poll.id, discussion_id=discussion.id)
+
+
+Call = Callable[[Store, int, Seeded], Awaitable[Any]]
+WEEK = (date(2026, 1, 1), date(2026, 3, 1))
+
+# Reads: for the guild that wrote, something; for any other guild naming the same ids, nothing.
+READS: dict[str, Call] = {
+    "config.get": lambda s, g, x: s.config.get(g),
+    "books.get": lambda s, g, x: s.books.get(g, x.book_id),
+    "books.find": lambda s, g, x: s.books.find(g, "Never Let Me Go", "Kazuo Ishiguro"),
+    "books.list_all": lambda s, g, x: s.books.list_all(g),
+    "books.suggest": lambda s, g, x: s.books.suggest(g, "Never"),
+    "feeds.get": lambda s, g, x: s.feeds.get(g, x.feed_id),
+    "feeds.list": lambda s, g, x: s.feeds.list(g),
+    "jobs.get": lambda s, g, x: s.jobs.get(g, "review_slot", "weekly"),
+    "jobs.list_for_guild": lambda s, g, x: s.jobs.list_for_guild(g),
+    "history.get_read": lambda s, g, x: s.history.get_read(g, x.book_id),
+    "history.reads": lambda s, g, x: s.history.reads(g),
+    "history.count_reads": lambda s, g, x: s.history.count_reads(g),
+    "history.finished_between": lambda s, g, x: s.history.finished_between(g, *WEEK),
+    "history.count_finished_between": lambda s, g, x: s.history.count_finished_between(g, *WEEK),
+    "history.last_finished": lambda s, g, x: s.history.last_finished(g),
+    "history.read_statuses": lambda s, g, x: s.history.read_statuses(g),
+    "history.versions": lambda s, g, x: s.history.versions(g),
+    "history.book_names": lambda s, g, x: s.history.book_names(g),
+    "history.books": lambda s, g, x: s.history.books(g, [x.book_id, x.other_book_id]),
+    "history.scores": lambda s, g, x: s.history.scores(g),
+    "history.rated_book_ids": lambda s, g, x: s.history.rated_book_ids(g, ALICE),
+    "history.member_ratings": lambda s, g, x: s.history.member_ratings(g, x.book_id),
+    "history.quotes": lambda s, g, x: s.history.quotes(g, x.book_id),
+    "history.export_books": lambda s, g, x: s.history.export_books(g),
+    "reviews.get": lambda s, g, x: s.reviews.get(g, x.review_id),
+    "reviews.queued": lambda s, g, x: s.reviews.queued(g),
+    "reviews.published": lambda s, g, x: s.reviews.published(g),
+    "reviews.count_published": lambda s, g, x: s.reviews.count_published(g),
+    "reviews.seen_entries": lambda s, g, x: s.reviews.seen_entries(g, x.feed_id, ["post-0", "post-1"]),
+    "discussions.get": lambda s, g, x: s.discussions.get(g, x.discussion_id),
+    "discussions.for_book": lambda s, g, x: s.discussions.for_book(g, x.book_id),
+    "discussions.list": lambda s, g, x: s.discussions.list(g),
+    "discussions.progress": lambda s, g, x: s.discussions.progress(g, ALICE),
+    "discussions.terms": lambda s, g, x: s.discussions.terms(g, x.discussion_id),
+    "discussions.all_terms": lambda s, g, x: s.discussions.all_terms(g),
+    "discussions.webhook_id": lambda s, g, x: s.discussions.webhook_id(g, 11),
+    "polls.nominations": lambda s, g, x: s.polls.nominations(g),
+    "polls.count_for_member": lambda s, g, x: s.polls.count_for_member(g, ALICE),
+    "polls.get": lambda s, g, x: s.polls.get(g, x.poll_id),
+    "polls.running": lambda s, g, x: s.polls.running(g),
+    "polls.latest": lambda s, g, x: s.polls.latest(g),
+    "polls.ballot_of": lambda s, g, x: s.polls.ballot_of(g, x.poll_id, ALICE),
+    "polls.ballot_count": lambda s, g, x: s.polls.ballot_count(g, x.poll_id),
+}
+
+
+def other_guilds_job(job: Job) -> Job:
+    return job.model_copy(update={"guild_id": GUILD_B})
+
+
+# Writes made for another guild with the ids of the guild that wrote first; they must leave its rows alone.
+WRITES: dict[str, Call] = {
+    "config.set_channels": lambda s, g, x: s.config.set_channels(g, {"reviews": 99}),
+    "config.set_schedule": lambda s, g, x: s.config.set_schedule(g, 0, "07:00", "UTC"),
+    "config.set_moderator_role": lambda s, g, x: s.config.set_moderator_role(g, None),
+    "books.find_or_create": lambda s, g, x: s.books.find_or_create(g, "Never Let Me Go", "Kazuo Ishiguro",
+                                                                   year=2005, isbn13="9781571310880"),
+    "feeds.add": lambda s, g, x: s.feeds.add(g, x.feed_url),
+    "feeds.remove": lambda s, g, x: s.feeds.remove(g, x.feed_url),
+    "feeds.record_success": lambda s, g, x: s.feeds.record_success(g, x.feed_id, title="Hijacked", etag="x",
+                                                                   last_modified="y", polled_at=NOW),
+    "feeds.record_failure": lambda s, g, x: s.feeds.record_failure(g, x.feed_id, "boom", NOW),
+    "feeds.mark_failure_reported": lambda s, g, x: s.feeds.mark_failure_reported(g, x.feed_id),
+    "jobs.schedule": lambda s, g, x: s.jobs.schedule(g, "review_slot", "weekly", NOW),
+    "jobs.cancel": lambda s, g, x: s.jobs.cancel(g, "review_slot", "weekly"),
+    "jobs.finish": lambda s, g, x: s.jobs.finish(other_guilds_job(x.job), NOW),
+    "jobs.fail": lambda s, g, x: s.jobs.fail(other_guilds_job(x.job), "boom", None, NOW),
+    "history.add_read": lambda s, g, x: s.history.add_read(g, x.book_id, status="planned", now=NOW),
+    "history.rate": lambda s, g, x: s.history.rate(g, x.book_id, ALICE, "Alice", 1, now=NOW),
+    "history.import_goodreads": lambda s, g, x: s.history.import_goodreads(
+        g, [GoodreadsBook(title="Never Let Me Go", author="Kazuo Ishiguro", rating=1, line=2)],
+        member_id=ALICE, member_name="Alice", now=NOW),
+    "reviews.queue_review": lambda s, g, x: s.reviews.queue_review(
+        g, x.book_id, member_id=ALICE, reviewer_name="Alice", rating=1, body="x", spoilers=None, now=NOW),
+    "reviews.take_feed_entries": lambda s, g, x: s.reviews.take_feed_entries(
+        g, x.feed_id, [FeedReview(entry_key="post-2", book_id=x.book_id, reviewer_name="b", body="x")],
+        ["post-1"], NOW),
+    "reviews.mark_announcing": lambda s, g, x: s.reviews.mark_announcing(g, x.review_id, 99),
+    "reviews.record_messages": lambda s, g, x: s.reviews.record_messages(g, x.review_id, [1, 2]),
+    "reviews.mark_announced": lambda s, g, x: s.reviews.mark_announced(g, x.review_id, [1], NOW),
+    "discussions.create": lambda s, g, x: s.discussions.create(g, x.book_id, channel_id=1, thread_id=2,
+                                                               sections=[], started_by=BOB, at=NOW),
+    "discussions.set_terms": lambda s, g, x: s.discussions.set_terms(g, x.discussion_id, []),
+    "discussions.record_progress": lambda s, g, x: s.discussions.record_progress(g, x.discussion_id, ALICE, 2, NOW),
+    "discussions.remember_webhook": lambda s, g, x: s.discussions.remember_webhook(g, 11, 951, NOW),
+    "discussions.forget_webhook": lambda s, g, x: s.discussions.forget_webhook(g, 11, 950),
+    "discussions.first_notice": lambda s, g, x: s.discussions.first_notice(g, ALICE, NOW),
+    "polls.nominate": lambda s, g, x: s.polls.nominate(g, x.book_id, ALICE, now=NOW),
+    "polls.start": lambda s, g, x: s.polls.start(g, mode="native", channel_id=1, started_by=BOB, now=NOW,
+                                                 closes_at=NOW + timedelta(hours=1)),
+    "polls.abandon": lambda s, g, x: s.polls.abandon(g, x.poll_id),
+    "polls.set_message": lambda s, g, x: s.polls.set_message(g, x.poll_id, 1),
+    "polls.cast_ballot": lambda s, g, x: s.polls.cast_ballot(g, x.poll_id, ALICE, [0, 1], now=NOW),
+    "polls.close": lambda s, g, x: s.polls.close(g, x.poll_id, now=NOW,
+                                                 outcome=Outcome(winner=0, tie_broken=False, reason="forced")),
+    "polls.mark_announced": lambda s, g, x: s.polls.mark_announced(g, x.poll_id, 1, 2),
+}
+
+
+def is_empty(value: Any, guild_id: int) -> bool:
+    """What a guild that never wrote anything reads back."""
+    if isinstance(value, GuildConfig):
+        return value == GuildConfig(guild_id=guild_id)
+    if isinstance(value, HistoryVersions):
+        return value == HistoryVersions(0, 0)
+    if isinstance(value, list | dict | set):
+        return len(value) == 0
+    return value is None or value == 0
+
+
+async def guild_rows(store: Store, guild_id: int) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the guild, table by table: what must not change when another guild writes."""
+    tables = await store.db.fetch_all(
+        "SELECT m.name FROM sqlite_master m WHERE m.type = 'table' "
+        "AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) c WHERE c.name = 'guild_id') ORDER BY m.name"
+    )
+    rows: dict[str, list[tuple[Any, ...]]] = {}
+    for table in tables:
+        name = table["name"]
+        found = await store.db.fetch_all(f'SELECT * FROM "{name}" WHERE guild_id = ? ORDER BY rowid',  # noqa: S608
+                                         (guild_id,))
+        rows[name] = [tuple(row) for row in found]
+    return rows
+
+
+def test_every_repository_method_takes_the_guild_first_or_says_why_not(tmp_path: Any) -> None:
+    methods = repository_methods(Store(tmp_path / "unopened.db"))
+    assert len(methods) > 60
+    unscoped = {
+        name for name, signature in methods.items()
+        if list(signature.parameters)[1:2] != ["guild_id"]
+    }
+    assert unscoped == set(CROSS_GUILD), "take guild_id first, or add the method to CROSS_GUILD with the reason"
+
+
+def test_every_guild_scoped_method_has_an_isolation_case(tmp_path: Any) -> None:
+    methods = set(repository_methods(Store(tmp_path / "unopened.db")))
+    scoped_by_job = {"jobs.finish", "jobs.fail"}
+    assert set(READS).isdisjoint(WRITES)
+    assert set(READS) | set(WRITES) == (methods - set(CROSS_GUILD)) | scoped_by_job
+
+
+async def test_another_guild_reads_nothing_of_a_guilds_data_even_naming_its_ids(store: Store) -> None:
+    seeded = await seed(store, GUILD_A)
+    leaks = []
+    for name, read in READS.items():
+        own = await read(store, GUILD_A, seeded)
+        assert not is_empty(own, GUILD_A), f"{name}: the seed left nothing for this read to find"
+        seen = await read(store, GUILD_B, seeded)
+        if not is_empty(seen, GUILD_B):
+            leaks.append(f"{name}: {seen!r}")
+    assert leaks == []
+
+
+async def test_another_guilds_writes_never_touch_a_guilds_rows(store: Store) -> None:
+    seeded = await seed(store, GUILD_A)
+    before = await guild_rows(store, GUILD_A)
+    assert all(before.values()), [table for table, rows in before.items() if not rows]
+    touched = []
+    for name, write in WRITES.items():
+        # A write refused outright (another guild's id does not resolve) is as good as one that misses.
+        with contextlib.suppress(Exception):
+            await write(store, GUILD_B, seeded)
+        if await guild_rows(store, GUILD_A) != before:
+            touched.append(name)
+            before = await guild_rows(store, GUILD_A)
+    assert touched == []
+    for name, read in READS.items():
+        assert not is_empty(await read(store, GUILD_A, seeded), GUILD_A), f"{name}: guild A lost its data"
+
+
+async def test_scheduler_claims_carry_their_guild(store: Store) -> None:
+    await store.jobs.schedule(GUILD_A, "poll_close", "1", NOW)
+    await store.jobs.schedule(GUILD_B, "poll_close", "1", NOW)
+    claimed = await store.jobs.claim_due(NOW)
+    assert sorted(job.guild_id for job in claimed) == [GUILD_A, GUILD_B]
+    mine = next(job for job in claimed if job.guild_id == GUILD_A)
+    await store.jobs.finish(mine, NOW)
+    a_job, b_job = await store.jobs.get(GUILD_A, "poll_close", "1"), await store.jobs.get(GUILD_B, "poll_close", "1")
+    assert a_job is not None and b_job is not None
+    assert (a_job.status, b_job.status) == ("done", "running")
