@@ -34,6 +34,15 @@ def _book(row: Any) -> Book:
     return Book(**{key: row[key] for key in row.keys()})  # noqa: SIM118
 
 
+def _fills_in(book: Book, author: str, year: int | None, work_key: str | None, isbn13: str | None,
+              cover_url: str | None) -> bool:
+    """Whether these details give the stored book something it lacks."""
+    return bool(
+        (author and not book.author) or (year is not None and book.year is None) or (work_key and not book.work_key)
+        or (isbn13 and not book.isbn13) or (cover_url and not book.cover_url)
+    )
+
+
 class BookRepository:
     """One guild's books; a book is the same book when its title and author keys match, or its work key does."""
 
@@ -78,6 +87,9 @@ class BookRepository:
         if not title:
             raise ValueError("a book needs a title")
         existing = await self.find(guild_id, title, author, work_key)
+        if existing is not None and not _fills_in(existing, author, year, work_key, isbn13, cover_url):
+            # No write at all: even an update that changes nothing moves the guild's names version.
+            return existing, False
         async with self._db.transaction() as conn:
             if existing is not None:
                 await conn.execute(
