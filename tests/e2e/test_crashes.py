@@ -13,10 +13,14 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from bot.store import Store
-from cogs.reviews import REVIEW_SLOT, WEEKLY
+from cogs.polls import POLL_CLOSE
+from cogs.reviews import FEED_POLL, REVIEW_SLOT, WEEKLY
 from tests.discord_double import DiscordDouble, Guild
 from tests.domain.discord_markdown import shown_text
+from tests.doubles.feed_server import FakeBlog
 from tests.e2e.process import BotProcess, bot_process
 
 __all__ = ["bot_process"]
@@ -53,16 +57,19 @@ async def settled(process: BotProcess, check: Callable[[Store], Awaitable[bool]]
             await asyncio.sleep(0.05)
 
 
-async def crash_while_held(process: BotProcess, method: str, path: str) -> Any:
-    """Starts the bot, lets Discord take the first matching request, SIGKILLs the bot before it sees the answer."""
+async def crash_while_held(process: BotProcess, method: str, path: str,
+                           then: Callable[[], Awaitable[object]] | None = None) -> None:
+    """Starts the bot (and does `then`), lets Discord take the first matching request, and SIGKILLs the bot
+    before it sees the answer."""
     hold = process.double.hold(method, path)
     await process.start()
     try:
-        held = await hold.wait_hit(timeout=SETTLE)
+        if then is not None:
+            await then()
+        await hold.wait_hit(timeout=SETTLE)
         process.kill()
     finally:
         hold.release()
-    return held
 
 
 def bot_posts(double: DiscordDouble, guild: Guild, channel: str) -> list[Any]:
@@ -114,4 +121,123 @@ async def test_a_review_posted_just_before_a_crash_is_posted_once_and_marked(
         assert done is not None and done.message_ids == [posted.id]
     listed = await run(double, "Carol", "review list")
     assert "Never Let Me Go" in listed and "Quietly devastating." in listed
+    assert double.pings() == []
+
+
+# -- the poll close ------------------------------------------------------------------------------------------
+
+NOMINATIONS = (("Alice", "Piranesi", "Susanna Clarke"), ("Bob", "Hamnet", "Maggie O'Farrell"),
+               ("Carol", "Beloved", "Toni Morrison"))
+
+
+async def rank(double: DiscordDouble, poll_message: Any, member_name: str, choices: list[str]) -> None:
+    """Press Vote, pick the books in order and submit."""
+    member = double.guild_a.member(member_name)
+    ballot = await (await double.press_button(poll_message, "Vote", member, timeout=10.0)).reply(timeout=10.0)
+    for choice in choices:
+        menu = next(c for c in ballot.components_flat() if c.get("type") == 3)
+        await double.select(ballot, menu["custom_id"], [choice], member, timeout=10.0)
+    await double.press_button(ballot, "Submit ballot", member, timeout=10.0)
+    assert "Your ballot is in" in shown_text(ballot.text())
+
+
+async def test_a_poll_due_at_a_crash_announces_once_and_records_its_winner_once(
+    double: DiscordDouble, bot_process: BotProcess
+) -> None:
+    guild = double.guild_a
+    await bot_process.start()
+    await run(double, "Mod", "config channels", polls=guild.channel("polls"),
+              announcements=guild.channel("announcements"))
+    for member, title, author in NOMINATIONS:
+        assert (await run(double, member, "nominate", title=title, author=author)).startswith("You nominated")
+    assert (await run(double, "Mod", "poll start", closes_in="1m", mode="ranked")).startswith("Poll #")
+    (poll_message,) = bot_posts(double, guild, "polls")
+    await rank(double, poll_message, "Alice", ["Hamnet by Maggie O'Farrell"])
+    await rank(double, poll_message, "Bob", ["Hamnet by Maggie O'Farrell", "Piranesi by Susanna Clarke"])
+    await rank(double, poll_message, "Carol", ["Beloved by Toni Morrison"])
+    bot_process.kill()
+
+    async with database(bot_process) as store:
+        poll = await store.polls.running(guild.id)
+        assert poll is not None
+        # Even the shortest poll outlasts this test's patience on the real clock: the close is made due now.
+        await store.jobs.schedule(guild.id, POLL_CLOSE, str(poll.id), datetime.now(UTC) - timedelta(seconds=1))
+
+    announcements = guild.channel("announcements")
+    await crash_while_held(bot_process, "POST", rf"/channels/{announcements.id}/messages$")
+    (posted,) = bot_posts(double, guild, "announcements")
+    async with database(bot_process) as store:
+        interrupted = await store.polls.get(guild.id, poll.id)
+        assert interrupted is not None and interrupted.announcement_message_id is None
+
+    await bot_process.start()
+
+    async def recorded(store: Store) -> bool:
+        closed = await store.polls.get(guild.id, poll.id)
+        job = await store.jobs.get(guild.id, POLL_CLOSE, str(poll.id))
+        return bool(closed and closed.announcement_message_id and job and job.status == "done")
+
+    await settled(bot_process, recorded)
+    assert [message.id for message in bot_posts(double, guild, "announcements")] == [posted.id]
+    async with database(bot_process) as store:
+        closed = await store.polls.get(guild.id, poll.id)
+        assert closed is not None and closed.announcement_message_id == posted.id
+    assert posted.embeds[0]["title"] == "Next read: Hamnet"
+    async with database(bot_process) as store:
+        reads = await store.history.reads(guild.id)
+        assert [(read.book.title, read.status, read.source) for read in reads] == [("Hamnet", "planned", "poll")]
+        assert await store.polls.nominations(guild.id) == []
+    assert "Hamnet by Maggie O'Farrell: planned" in await run(double, "Alice", "club history")
+    assert "No poll is running." in await run(double, "Mod", "poll close")
+    assert len(bot_posts(double, guild, "announcements")) == 1
+    assert double.pings() == []
+
+
+# -- the club blog's feed ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def blog() -> AsyncIterator[FakeBlog]:
+    async with FakeBlog() as server:
+        yield server
+
+
+async def test_feed_posts_are_queued_once_and_posted_once_across_a_crash(
+    double: DiscordDouble, bot_process: BotProcess, blog: FakeBlog
+) -> None:
+    guild = double.guild_a
+    reviews = guild.channel("reviews")
+    blog.publish("Piranesi by Susanna Clarke", "<p>A house of endless halls.</p>")
+
+    async def follow_the_blog() -> None:
+        await run(double, "Mod", "config channels", reviews=reviews)
+        await run(double, "Mod", "config feed-add", url=blog.feed_url)
+
+    # No weekly slot: the post is announced as soon as the feed brings it, and the bot dies on that post.
+    await crash_while_held(bot_process, "POST", rf"/channels/{reviews.id}/messages$", follow_the_blog)
+    (piranesi,) = bot_posts(double, guild, "reviews")
+    assert "Piranesi" in piranesi.text()
+
+    blog.publish("Hamnet by Maggie O'Farrell", "<p>Grief, and a glove-maker's son.</p>")
+    async with database(bot_process) as store:
+        (feed,) = await store.feeds.list(guild.id)
+        # The next poll is half an hour off on the real clock; the blog's new post is made due now.
+        await store.jobs.schedule(guild.id, FEED_POLL, f"feed:{feed.id}", datetime.now(UTC), {"feed_id": feed.id})
+    served = len(blog.served)
+    await bot_process.start()
+
+    async def both_announced(store: Store) -> bool:
+        queue = await store.reviews.queued(guild.id)
+        return not queue and await store.reviews.count_published(guild.id) == 2
+
+    await settled(bot_process, both_announced)
+    posted = bot_posts(double, guild, "reviews")
+    assert [message.id for message in posted[:1]] == [piranesi.id]
+    assert len(posted) == 2 and "Hamnet" in posted[1].text()
+    assert len(blog.served) == served + 1, "the overdue poll ran once"
+    async with database(bot_process) as store:
+        # Queued once each: two reviews in all, none waiting, each with its one post.
+        published = await store.reviews.published(guild.id)
+        assert sorted((review.book_title, tuple(review.message_ids)) for review in published) == sorted(
+            [("Piranesi", (piranesi.id,)), ("Hamnet", (posted[1].id,))])
     assert double.pings() == []
