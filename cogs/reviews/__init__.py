@@ -36,8 +36,10 @@ REVIEW_SLOT = "review_slot"
 FEED_POLL = "feed_poll"
 WEEKLY = "weekly"
 # A one-off announcement: `review:<id>` right after a review is written with no schedule set,
-# `feed:<feed id>:<time>` after a feed brought posts in, `now:<interaction id>` for /review announce-now.
+# `feed:<feed id>:<review id>` after a feed brought posts in, `review:left-queued` at start-up for what a
+# crash left unscheduled, `now:<interaction id>` for /review announce-now.
 AT_ONCE_PREFIXES = ("review:", "feed:")
+LEFT_QUEUED = "review:left-queued"
 BOOK_CHOICE = re.compile(r"^book:(\d+)$")
 QUEUE_LINES = 20
 
@@ -68,13 +70,21 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
     # -- scheduling -------------------------------------------------------------------------------
 
     async def arm_weekly_slots(self) -> None:
-        """Every scheduled guild has its weekly job; one that finished or gave up is armed again."""
+        """Every scheduled guild has its weekly job; one that finished or gave up is armed again.
+
+        A guild without a schedule whose queue is not empty gets an announcement now: the process may have
+        died between storing a review (or a blog post) and scheduling its post.
+        """
         now = self.bot.clock.now()
         for guild_id in await self.bot.store.config.guild_ids():
             config = await self.bot.store.config.get(guild_id)
             due = next_announcement(now, config.schedule_weekday, config.schedule_time, config.timezone)
+            if due is None:
+                if config.reviews_channel_id is not None and await self.bot.store.reviews.queued(guild_id):
+                    await self.bot.store.jobs.schedule(guild_id, REVIEW_SLOT, LEFT_QUEUED, now)
+                continue
             job = await self.bot.store.jobs.get(guild_id, REVIEW_SLOT, WEEKLY)
-            if due is not None and (job is None or job.status in ("done", "failed")):
+            if job is None or job.status in ("done", "failed"):
                 await self.bot.store.jobs.schedule(guild_id, REVIEW_SLOT, WEEKLY, due)
 
     async def post_soon(self, guild_id: int, key: str) -> None:

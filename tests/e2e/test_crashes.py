@@ -241,3 +241,42 @@ async def test_feed_posts_are_queued_once_and_posted_once_across_a_crash(
         assert sorted((review.book_title, tuple(review.message_ids)) for review in published) == sorted(
             [("Piranesi", (piranesi.id,)), ("Hamnet", (posted[1].id,))])
     assert double.pings() == []
+
+
+# -- what start-up picks up ----------------------------------------------------------------------------------
+
+
+async def test_after_a_crash_an_overdue_slot_runs_once_and_no_queued_review_is_left_behind(
+    double: DiscordDouble, bot_process: BotProcess
+) -> None:
+    a, b = double.guild_a, double.guild_b
+    now = datetime.now(UTC)
+    async with database(bot_process) as store:
+        await store.migrate()
+        for guild in (a, b):
+            await store.config.set_channels(guild.id, {"reviews": guild.channel("reviews").id})
+        # Guild A's weekly slot passed three times while the bot was down, with two reviews waiting.
+        await store.config.set_schedule(a.id, (now + timedelta(days=3)).weekday(), "12:00", "UTC")
+        for member, title in (("Alice", "Piranesi"), ("Bob", "Hamnet")):
+            book, _ = await store.books.find_or_create(a.id, title, "Someone")
+            await store.reviews.queue_review(a.id, book.id, member_id=a.member(member).id, reviewer_name=member,
+                                             rating=4, body=f"{member} on {title}.", spoilers=None, now=now)
+        await store.jobs.schedule(a.id, REVIEW_SLOT, WEEKLY, now - timedelta(weeks=3))
+        # Guild B posts reviews at once; the process died after storing Carol's and before scheduling its post.
+        book, _ = await store.books.find_or_create(b.id, "Beloved", "Toni Morrison")
+        await store.reviews.queue_review(b.id, book.id, member_id=b.member("Carol").id, reviewer_name="Carol",
+                                         rating=5, body="Haunting.", spoilers=None, now=now)
+
+    await bot_process.start()
+
+    async def nothing_waits(store: Store) -> bool:
+        weekly = await store.jobs.get(a.id, REVIEW_SLOT, WEEKLY)
+        return (not await store.reviews.queued(a.id) and not await store.reviews.queued(b.id)
+                and weekly is not None and weekly.status == "pending" and weekly.due_at > now)
+
+    await settled(bot_process, nothing_waits)
+    assert [len(bot_posts(double, guild, "reviews")) for guild in (a, b)] == [2, 1]
+    async with database(bot_process) as store:
+        weekly = await store.jobs.get(a.id, REVIEW_SLOT, WEEKLY)
+        assert weekly is not None and weekly.due_at.weekday() == (now + timedelta(days=3)).weekday()
+        assert [job.status for job in await store.jobs.list_for_guild(b.id)] == ["done"]
