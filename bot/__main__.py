@@ -11,7 +11,6 @@ from pathlib import Path
 
 import aiohttp
 import discord
-from openai import AsyncOpenAI
 from pydantic import ValidationError
 
 from bot.backup import backup
@@ -43,6 +42,9 @@ async def open_asker(settings: Settings, stack: AsyncExitStack, catalogue: OpenL
     offline = OfflineAsker(history, catalogue)
     if settings.openai_api_key is None:
         return offline
+    # Imported only when a model is configured: the SDK adds ~0.5 s and ~40 MB to every start of an offline bot.
+    from openai import AsyncOpenAI
+
     client = await stack.enter_async_context(
         AsyncOpenAI(
             api_key=settings.openai_api_key.get_secret_value(),

@@ -19,10 +19,8 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from openai import AsyncOpenAI
-from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.domain.answers import (
@@ -50,6 +48,11 @@ from bot.domain.names import NameIndex
 from bot.services.openlibrary import Catalogue
 from bot.store.db import Database
 from bot.store.history import BookName, ClubRead, HistoryRepository, HistoryVersions, ReadStatus, Score
+
+if TYPE_CHECKING:
+    # Types only: importing the SDK costs an offline bot ~0.5 s and ~40 MB at start-up.
+    from openai import AsyncOpenAI
+    from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
 log = logging.getLogger(__name__)
 
