@@ -554,11 +554,12 @@ class PollsCog(commands.Cog, name=COG_NAME):
 
     async def native_counts(self, poll: Poll, *, exact: bool) -> dict[int, int] | None:
         """Votes per candidate position; `exact` ends the Discord poll and counts its voters. None: message gone."""
-        if poll.message_id is None:
+        message_id = await self.poll_message_id(poll)
+        if message_id is None:
             return None
         channel = self.bot.get_partial_messageable(poll.channel_id, guild_id=poll.guild_id)
         try:
-            message = await channel.fetch_message(poll.message_id)
+            message = await channel.fetch_message(message_id)
         except discord.NotFound:
             return None
         if message.poll is None:
@@ -569,7 +570,7 @@ class PollsCog(commands.Cog, name=COG_NAME):
             except discord.HTTPException as error:
                 # Already ended: Discord closed it itself, or an earlier run did before a crash.
                 log.info("poll %d was already ended on Discord (%s)", poll.id, error.status)
-                message = await channel.fetch_message(poll.message_id)
+                message = await channel.fetch_message(message_id)
         if message.poll is None:
             return None
         answers = sorted(message.poll.answers, key=lambda answer: answer.id)
@@ -578,6 +579,31 @@ class PollsCog(commands.Cog, name=COG_NAME):
             # Voter lists are exact at any time; an answer's count may lag until Discord finalises the poll.
             counts[position] = len([voter async for voter in answer.voters()]) if exact else answer.vote_count
         return counts
+
+    async def poll_message_id(self, poll: Poll) -> int | None:
+        """The poll's message; looked up in its channel (and recorded) when the process died after posting it
+        and before writing its id down, so the votes on it still count."""
+        if poll.message_id is not None:
+            return poll.message_id
+        me = self.bot.user
+        answers = [candidate.answer for candidate in poll.candidates]
+        footer = poll_embed(poll).footer.text
+        channel = self.bot.get_partial_messageable(poll.channel_id, guild_id=poll.guild_id)
+        try:
+            async for message in channel.history(limit=HISTORY_SCAN, after=poll.created_at - timedelta(seconds=1)):
+                if me is None or message.author.id != me.id:
+                    continue
+                if poll.mode == "native":
+                    found = message.poll is not None and [answer.text for answer in message.poll.answers] == answers
+                else:
+                    found = any(embed.footer.text == footer for embed in message.embeds)
+                if found:
+                    log.info("found the message of poll %d in guild %d after a restart", poll.id, poll.guild_id)
+                    await self.bot.store.polls.set_message(poll.guild_id, poll.id, message.id)
+                    return message.id
+        except discord.Forbidden:
+            log.warning("cannot read the history of channel %d to find poll %d's message", poll.channel_id, poll.id)
+        return None
 
     async def native_outcome(self, poll: Poll) -> Outcome:
         counts = await self.native_counts(poll, exact=True)
@@ -588,11 +614,14 @@ class PollsCog(commands.Cog, name=COG_NAME):
 
     async def retire_poll_message(self, poll: Poll) -> None:
         """A closed ranked poll loses its Vote button; a Discord poll shows its own end."""
-        if poll.mode != "ranked" or poll.message_id is None:
+        if poll.mode != "ranked":
+            return
+        message_id = await self.poll_message_id(poll)
+        if message_id is None:
             return
         channel = self.bot.get_partial_messageable(poll.channel_id, guild_id=poll.guild_id)
         try:
-            await channel.get_partial_message(poll.message_id).edit(embed=poll_embed(poll, closed=True), view=None)
+            await channel.get_partial_message(message_id).edit(embed=poll_embed(poll, closed=True), view=None)
         except discord.HTTPException as error:
             log.info("could not retire the message of poll %d: %s", poll.id, error)
 

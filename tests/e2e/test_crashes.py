@@ -193,6 +193,46 @@ async def test_a_poll_due_at_a_crash_announces_once_and_records_its_winner_once(
     assert double.pings() == []
 
 
+
+async def test_votes_in_a_poll_posted_just_before_a_crash_are_counted(
+    double: DiscordDouble, bot_process: BotProcess
+) -> None:
+    guild = double.guild_a
+    polls = guild.channel("polls")
+
+    async def start_a_native_poll() -> None:
+        await run(double, "Mod", "config channels", polls=polls, announcements=guild.channel("announcements"))
+        for member, title, author in NOMINATIONS:
+            await run(double, member, "nominate", title=title, author=author)
+        await double.slash(guild, guild.member("Mod"), "poll start", closes_in="1m", timeout=10.0)
+
+    # The bot dies after Discord took the poll and before it wrote down the poll's message.
+    await crash_while_held(bot_process, "POST", rf"/channels/{polls.id}/messages$", start_a_native_poll)
+    (poll_message,) = bot_posts(double, guild, "polls")
+    for member, answer in (("Alice", 3), ("Bob", 3), ("Carol", 1)):
+        await double.vote_native(poll_message, answer, guild.member(member))
+    async with database(bot_process) as store:
+        poll = await store.polls.running(guild.id)
+        assert poll is not None and poll.message_id is None
+        # As above, the close is made due now rather than at the real clock's minute.
+        await store.jobs.schedule(guild.id, POLL_CLOSE, str(poll.id), datetime.now(UTC) - timedelta(seconds=1))
+    await bot_process.start()
+
+    async def closed(store: Store) -> bool:
+        job = await store.jobs.get(guild.id, POLL_CLOSE, str(poll.id))
+        return job is not None and job.status == "done"
+
+    await settled(bot_process, closed)
+    (announcement,) = bot_posts(double, guild, "announcements")
+    assert announcement.embeds[0]["title"] == "Next read: Beloved"
+    assert "Won with 2 votes of 3." in shown_text(announcement.text())
+    assert poll_message.poll is not None and poll_message.poll.finalized
+    async with database(bot_process) as store:
+        reads = await store.history.reads(guild.id)
+        assert [(read.book.title, read.status) for read in reads] == [("Beloved", "planned")]
+        recorded = await store.polls.get(guild.id, poll.id)
+        assert recorded is not None and recorded.message_id == poll_message.id
+
 # -- the club blog's feed ------------------------------------------------------------------------------------
 
 
