@@ -56,7 +56,8 @@ def parse_hhmm(text: str) -> time:
     cleaned = text.strip()
     found = _HHMM.fullmatch(cleaned)
     if found is None:
-        raise ValueError(f"“{cleaned}” is not a time. {HHMM_HELP}")
+        shown = cleaned if len(cleaned) <= 20 else cleaned[:19] + "…"
+        raise ValueError(f"“{shown}” is not a time. {HHMM_HELP}")
     hour, minute = int(found.group(1)), int(found.group(2))
     if hour > 23 or minute > 59:
         raise ValueError(f"{cleaned} is not on a 24-hour clock (hours 0–23, minutes 00–59). {HHMM_HELP}")

@@ -8,12 +8,14 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.domain.feeds import truncate
 from bot.errors import UserError
 from cogs._shared.checks import NotModerator
 
 log = logging.getLogger(__name__)
 
 NO_PINGS = discord.AllowedMentions.none()
+MAX_CONTENT = 2000
 COLOUR = discord.Colour.from_rgb(143, 92, 56)
 GENERIC_FAILURE = "Something went wrong on my side; nothing was changed. The operator can find the details in the log."
 
@@ -90,7 +92,8 @@ async def report_error(interaction: discord.Interaction[Any], error: BaseExcepti
         log.error("unhandled error in %s (guild %s)", command, interaction.guild_id, exc_info=original)
         message = GENERIC_FAILURE
     try:
-        await reply(interaction, message, ephemeral=True)
+        # An error that echoes a long input must still reach the member: Discord refuses content over 2000.
+        await reply(interaction, truncate(message, MAX_CONTENT), ephemeral=True)
     except discord.HTTPException:
         log.warning("could not tell the member about an error in guild %s", interaction.guild_id)
 

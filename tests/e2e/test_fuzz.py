@@ -29,6 +29,8 @@ from tests.discord_double.model import Channel, Guild, Member, Role, Upload
 from tests.e2e.conftest import BookClub
 
 HIDE_AS_SPOILER = "Hide as spoiler"
+# The command that answers with a modal, which the example then fills in.
+REVIEW_WRITE = "review write"
 ANSWER_TIMEOUT = 15.0
 QUIET_TIMEOUT = 15.0
 # Lines in which the review modal refuses a draft itself (it offers a button to fix it, not an error).
@@ -115,6 +117,9 @@ class Watch:
     refused: dict[int, BaseException] = field(default_factory=dict)
     failure: AssertionError | None = None
 
+    def __repr__(self) -> str:
+        return f"<Watch: {len(self.errors)} errors logged, {len(self.refused)} refusals>"
+
 
 class ErrorRecords(logging.Handler):
     def __init__(self, watch: Watch) -> None:
@@ -199,7 +204,7 @@ class Plan:
 
     def describe(self) -> str:
         shown = self.options if self.command != HIDE_AS_SPOILER else {"message": self.message, "by": self.author}
-        return f"{self.member}: /{self.command} {shown!r} modal={self.modal!r}"[:3000]
+        return f"{self.member}: /{self.command} {shown!r} {self.modal or ''!r}"[:3000]
 
 
 def draw_plan(data: st.DataObject, world: World) -> Plan:
@@ -211,11 +216,16 @@ def draw_plan(data: st.DataObject, world: World) -> Plan:
     for parameter in command.parameters if command else []:
         if parameter.required or data.draw(st.booleans(), label=f"give {parameter.name}"):
             options[parameter.display_name] = data.draw(fuzz_value(parameter, world), label=parameter.name)
-    ratings = st.sampled_from(["4", "5 stars", "★★★", "0", "6", "4.5", "-1"])
-    modal = {label: data.draw(st.one_of(fitting(world.text, None, high), ratings), label=label)
-             for label, high in world.modal_fields}
-    message = data.draw(world.text, label="message")
-    author = data.draw(st.sampled_from(["Alice", "Bob"]), label="author")
+    modal: dict[str, str] = {}
+    if name == REVIEW_WRITE:
+        ratings = st.sampled_from(["4", "5 stars", "★★★", "0", "6", "4.5", "-1"])
+        for label, required, high in world.modal_fields:
+            modal[label] = data.draw(st.one_of(fitting(world.text, 1 if required else None, high), ratings),
+                                     label=label)
+    message, author = "", "Alice"
+    if name == HIDE_AS_SPOILER:
+        message = data.draw(world.text, label="message")
+        author = data.draw(st.sampled_from(["Alice", "Bob"]), label="author")
     return Plan(member, name, options, modal, message, author)
 
 
@@ -245,21 +255,43 @@ class World:
     roles: list[Role]
     members: list[Member]
     text: st.SearchStrategy[str]
-    modal_fields: list[tuple[str, int | None]]
+    modal_fields: list[tuple[str, bool, int | None]]
+
+    def __repr__(self) -> str:
+        return f"<World of {len(self.commands)} commands>"
 
 
-def review_modal_fields() -> list[tuple[str, int | None]]:
+def review_modal_fields() -> list[tuple[str, bool, int | None]]:
     async def ignore(interaction: discord.Interaction[Any], draft: Draft) -> None:
         return None
 
     modal = ReviewModal(Draft(), ignore)
-    return [(str(item.label), item.max_length) for item in modal.children if isinstance(item, discord.ui.TextInput)]
+    return [(str(item.label), item.required, item.max_length) for item in modal.children
+            if isinstance(item, discord.ui.TextInput)]
+
+
+async def set_up_club(bookclub: BookClub, watch: Watch) -> None:
+    """Channels, a read and two nominations, so that fuzzed commands get past "not configured" to the real work."""
+    double, guild = bookclub.double, bookclub.double.guild_a
+    steps: list[tuple[str, str, dict[str, Any]]] = [
+        ("Mod", "config channels", {"reviews": guild.channel("reviews"), "discussions": guild.channel("discussions"),
+                                    "polls": guild.channel("polls"), "announcements": guild.channel("announcements")}),
+        ("Mod", "club add", {"title": "Never Let Me Go", "author": "Kazuo Ishiguro", "started": "2026-01-05",
+                             "finished": "2026-02-01"}),
+        ("Alice", "nominate", {"title": "Piranesi", "author": "Susanna Clarke"}),
+        ("Bob", "nominate", {"title": "Hamnet", "author": "Maggie O'Farrell"}),
+    ]
+    for member, command, options in steps:
+        interaction = await double.slash(guild, guild.member(member), command, options=options)
+        answer = await interaction.reply(timeout=ANSWER_TIMEOUT)
+        assert interaction.id not in watch.refused, f"/{command}: {answer.text()}"
 
 
 @pytest.fixture
 async def world(watched: tuple[BookClub, Watch]) -> World:
-    bookclub, _ = watched
+    bookclub, watch = watched
     double, guild = bookclub.double, bookclub.double.guild_a
+    await set_up_club(bookclub, watch)
     return World(
         commands=leaf_commands(bookclub),
         channels=sorted([*guild.channels.values(), *guild.threads.values()], key=lambda c: c.id),
@@ -322,4 +354,14 @@ async def test_nominating_the_same_book_again_is_refused_without_a_write(bookclu
     again = await double.slash(guild, guild.member("Alice"), "nominate", title="÷")
     answer = await again.reply(timeout=ANSWER_TIMEOUT)
     assert answer.ephemeral and "You have already nominated **÷**" in answer.text()
+    assert await snapshot(bookclub) == before
+
+
+async def test_an_overlong_time_is_refused_in_a_short_line(bookclub: BookClub) -> None:
+    """Found by the fuzzer: the refusal echoed all 5000 characters, Discord refused it, and the member saw nothing."""
+    double, guild = bookclub.double, bookclub.double.guild_a
+    before = await snapshot(bookclub)
+    refused = await double.slash(guild, guild.member("Mod"), "config schedule", weekday=4, time="a" * 5000)
+    answer = await refused.reply(timeout=ANSWER_TIMEOUT)
+    assert answer.ephemeral and "is not a time" in answer.text() and len(answer.text()) < 200
     assert await snapshot(bookclub) == before
