@@ -289,9 +289,19 @@ class PollsCog(commands.Cog, name=COG_NAME):
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(VoteButton, RankSelect, SubmitButton, RestartButton)
         self.bot.scheduler.register(POLL_CLOSE, self.run_close)
+        await self.arm_closes()
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(VoteButton, RankSelect, SubmitButton, RestartButton)
+
+    async def arm_closes(self) -> None:
+        """Every running poll has its close job: the process may have died between starting one and scheduling it."""
+        for guild_id in await self.bot.store.config.guild_ids():
+            poll = await self.bot.store.polls.running(guild_id)
+            if poll is not None and await self.bot.store.jobs.get(guild_id, POLL_CLOSE, str(poll.id)) is None:
+                log.warning("poll %d in guild %d had no close scheduled; it closes at %s", poll.id, guild_id,
+                            poll.closes_at)
+                await self.bot.store.jobs.schedule(guild_id, POLL_CLOSE, str(poll.id), poll.closes_at)
 
     # -- /nominate --------------------------------------------------------------------------------
 

@@ -286,7 +286,7 @@ async def test_feed_posts_are_queued_once_and_posted_once_across_a_crash(
 # -- what start-up picks up ----------------------------------------------------------------------------------
 
 
-async def test_after_a_crash_an_overdue_slot_runs_once_and_no_queued_review_is_left_behind(
+async def test_after_a_crash_an_overdue_slot_runs_once_and_nothing_is_left_unscheduled(
     double: DiscordDouble, bot_process: BotProcess
 ) -> None:
     a, b = double.guild_a, double.guild_b
@@ -294,7 +294,8 @@ async def test_after_a_crash_an_overdue_slot_runs_once_and_no_queued_review_is_l
     async with database(bot_process) as store:
         await store.migrate()
         for guild in (a, b):
-            await store.config.set_channels(guild.id, {"reviews": guild.channel("reviews").id})
+            await store.config.set_channels(guild.id, {kind: guild.channel(kind).id
+                                                       for kind in ("reviews", "polls", "announcements")})
         # Guild A's weekly slot passed three times while the bot was down, with two reviews waiting.
         await store.config.set_schedule(a.id, (now + timedelta(days=3)).weekday(), "12:00", "UTC")
         for member, title in (("Alice", "Piranesi"), ("Bob", "Hamnet")):
@@ -306,17 +307,28 @@ async def test_after_a_crash_an_overdue_slot_runs_once_and_no_queued_review_is_l
         book, _ = await store.books.find_or_create(b.id, "Beloved", "Toni Morrison")
         await store.reviews.queue_review(b.id, book.id, member_id=b.member("Carol").id, reviewer_name="Carol",
                                          rating=5, body="Haunting.", spoilers=None, now=now)
+        # And it died between opening a poll, whose time is up, and scheduling its close.
+        for member, title in (("Alice", "Middlemarch"), ("Bob", "Orlando")):
+            book, _ = await store.books.find_or_create(b.id, title)
+            await store.polls.nominate(b.id, book.id, b.member(member).id, now=now - timedelta(hours=2))
+        poll = await store.polls.start(b.id, mode="ranked", channel_id=b.channel("polls").id,
+                                       started_by=b.member("Mod").id, now=now - timedelta(hours=1), closes_at=now)
 
     await bot_process.start()
 
     async def nothing_waits(store: Store) -> bool:
         weekly = await store.jobs.get(a.id, REVIEW_SLOT, WEEKLY)
+        closed = await store.polls.get(b.id, poll.id)
         return (not await store.reviews.queued(a.id) and not await store.reviews.queued(b.id)
-                and weekly is not None and weekly.status == "pending" and weekly.due_at > now)
+                and weekly is not None and weekly.status == "pending" and weekly.due_at > now
+                and closed is not None and closed.announcement_message_id is not None)
 
     await settled(bot_process, nothing_waits)
     assert [len(bot_posts(double, guild, "reviews")) for guild in (a, b)] == [2, 1]
+    (result,) = bot_posts(double, b, "announcements")
+    assert result.embeds[0]["title"] == "The poll closed without a winner"
     async with database(bot_process) as store:
         weekly = await store.jobs.get(a.id, REVIEW_SLOT, WEEKLY)
         assert weekly is not None and weekly.due_at.weekday() == (now + timedelta(days=3)).weekday()
-        assert [job.status for job in await store.jobs.list_for_guild(b.id)] == ["done"]
+        assert {job.status for job in await store.jobs.list_for_guild(b.id)} == {"done"}
+        assert len(await store.polls.nominations(b.id, waiting_only=True)) == 2
