@@ -688,7 +688,7 @@ class PollsCog(commands.Cog, name=COG_NAME):
 
 def draw_rounds(rounds: Sequence[Round], names: Mapping[int, str], title: str) -> bytes:
     """The rounds chart, drawn in a worker thread."""
-    # matplotlib is imported here, in the thread, at the first chart: importing it at start-up adds ~0.5 s and
+    # matplotlib is imported here, in the thread, at the first chart: importing it at start-up adds ~0.3 s and
     # ~40 MB to every start, and importing it on the event loop would stall every guild for as long.
     from bot.services.charts import render_rounds_png
 
