@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import re
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_QUESTION = 300
+# An offline answer is ready in milliseconds and goes out with the acknowledgement, a round trip through Discord
+# sooner; a slower one (a model, the first question after the books changed) defers first, well inside the 3 s.
+QUICK_ANSWER_SECONDS = 0.5
 HISTORY_LINES = 25
 REPORT_LINES = 12
 BOOK_CHOICE = re.compile(r"^book:(\d+)$")
@@ -330,9 +334,15 @@ class ClubCog(commands.Cog):
     async def ask(self, interaction: discord.Interaction[BookClubBot],
                   question: app_commands.Range[str, 1, MAX_QUESTION]) -> None:
         guild = guild_of(interaction)
-        await interaction.response.defer(thinking=True)
-        answer = await self.answer(guild.id, interaction.user, question)
-        await reply(interaction, answer, ephemeral=False)
+        answering = asyncio.create_task(self.answer(guild.id, interaction.user, question))
+        done, _ = await asyncio.wait({answering}, timeout=QUICK_ANSWER_SECONDS)
+        if not done:
+            try:
+                await interaction.response.defer(thinking=True)
+            except BaseException:
+                answering.cancel()
+                raise
+        await reply(interaction, await answering, ephemeral=False)
 
     async def answer(self, guild_id: int, member: discord.abc.User, text: str) -> str:
         question = Question(guild_id=guild_id, member_id=member.id, member_name=member.display_name, text=text,
