@@ -141,7 +141,7 @@ def _author_key_from_words(words: Sequence[str]) -> str:
 
 def author_key(name: str) -> str:
     """A key equal for the same author however the name is written: order, accents, initials, punctuation."""
-    return _author_key_from_words(normalise(name).split())
+    return _author_key_from_words(normalise(name).split()) or _symbols_key(name)
 
 
 def _surname(name: str) -> str:
@@ -168,7 +168,13 @@ def title_key(title: str) -> str:
     """A key for the main title: no articles, no subtitle after ":", no trailing "(Series, #1)"."""
     base = _strip_trailing_brackets(title)
     main = base.split(":", 1)[0]
-    return " ".join(_title_words(main if normalise(main) else base))
+    return " ".join(_title_words(main if normalise(main) else base)) or _symbols_key(title)
+
+
+def _symbols_key(text: str) -> str:
+    """The key of a name of symbols or emoji alone ("!!!", "😀"): its own text, since it has no words to compare,
+    and the empty key is kept for "no name" (a book whose author is unknown)."""
+    return " ".join(text.casefold().split())
 
 
 def full_title_key(title: str) -> str:

@@ -89,6 +89,8 @@ def fuzz_value(parameter: app_commands.Parameter, world: World) -> st.SearchStra
     if parameter.choices:
         names = [choice.name for choice in parameter.choices]
         values = [choice.value for choice in parameter.choices]
+        if kind is not discord.AppCommandOptionType.string:
+            return st.one_of(st.sampled_from(values), fuzz_number(parameter))
         return st.one_of(st.sampled_from(values), st.sampled_from(values), st.sampled_from(names), text)
     if kind is discord.AppCommandOptionType.string:
         return fitting(text, as_length(parameter.min_value), as_length(parameter.max_value))
@@ -365,3 +367,15 @@ async def test_an_overlong_time_is_refused_in_a_short_line(bookclub: BookClub) -
     answer = await refused.reply(timeout=ANSWER_TIMEOUT)
     assert answer.ephemeral and "is not a time" in answer.text() and len(answer.text()) < 200
     assert await snapshot(bookclub) == before
+
+
+async def test_titles_of_symbols_alone_are_different_books(bookclub: BookClub) -> None:
+    """Found by the fuzzer: titles without letters or digits shared one empty key, so "!!!" was merged into "😀"
+    (and a refused nomination could rename the other book's author)."""
+    double, guild = bookclub.double, bookclub.double.guild_a
+    first = await double.slash(guild, guild.member("Alice"), "nominate", title="😀")
+    assert "You nominated **😀**" in (await first.reply(timeout=ANSWER_TIMEOUT)).text()
+    second = await double.slash(guild, guild.member("Bob"), "nominate", title="!!!", author="÷")
+    assert "You nominated **\\!\\!\\!**" in (await second.reply(timeout=ANSWER_TIMEOUT)).text()
+    books = await bookclub.store.books.list_all(guild.id)
+    assert sorted((book.title, book.author) for book in books) == [("!!!", "÷"), ("😀", "")]
