@@ -66,7 +66,10 @@ async def crash_while_held(process: BotProcess, method: str, path: str,
     try:
         if then is not None:
             await then()
-        await hold.wait_hit(timeout=SETTLE)
+        try:
+            await hold.wait_hit(timeout=SETTLE)
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{process.output()}") from None
         process.kill()
     finally:
         hold.release()
@@ -89,10 +92,13 @@ async def test_a_review_posted_just_before_a_crash_is_posted_once_and_marked(
     # A slot days away, so the real clock never reaches it during the test.
     slot = datetime.now(UTC) + timedelta(days=3)
     await run(double, "Mod", "config schedule", weekday=slot.weekday(), time="12:00", timezone="UTC")
+    # Long enough to be announced in two messages, so the bot can also die between them.
+    body = ("Quietly devastating?! Yes... (mostly) -- 'I think'. " * 80)[:4000]
     opened = await double.slash(guild, guild.member("Alice"), "review write", timeout=10.0)
     submitted = await double.submit_modal(opened, {FIELDS["title"]: "Never Let Me Go",
                                                    FIELDS["author"]: "Kazuo Ishiguro", FIELDS["rating"]: "5",
-                                                   FIELDS["body"]: "Quietly devastating."}, timeout=10.0)
+                                                   FIELDS["body"]: body, FIELDS["spoilers"]: "Hailsham. " * 100},
+                                          timeout=10.0)
     assert "Saved." in (await submitted.reply(timeout=10.0)).text()
     bot_process.kill()
 
@@ -101,11 +107,16 @@ async def test_a_review_posted_just_before_a_crash_is_posted_once_and_marked(
         # The slot came while the bot was down: it is due the moment the bot is back.
         await store.jobs.schedule(guild.id, REVIEW_SLOT, WEEKLY, datetime.now(UTC) - timedelta(minutes=1))
 
-    await crash_while_held(bot_process, "POST", rf"/channels/{reviews.id}/messages$")
-    (posted,) = bot_posts(double, guild, "reviews")
+    posts = rf"/channels/{reviews.id}/messages$"
+    await crash_while_held(bot_process, "POST", posts)
+    (first,) = bot_posts(double, guild, "reviews")
+    # Back up, it finds the first part, posts the second and dies again before writing either down.
+    await crash_while_held(bot_process, "POST", posts)
+    first_again, second = bot_posts(double, guild, "reviews")
+    assert first_again.id == first.id
     async with database(bot_process) as store:
         stored = await store.reviews.get(guild.id, review.id)
-        assert stored is not None and stored.status != "announced" and stored.message_ids == []
+        assert stored is not None and stored.status == "announcing" and stored.message_ids == []
 
     await bot_process.start()
 
@@ -114,13 +125,16 @@ async def test_a_review_posted_just_before_a_crash_is_posted_once_and_marked(
         return done is not None and done.status == "announced"
 
     await settled(bot_process, announced)
-    assert [message.id for message in bot_posts(double, guild, "reviews")] == [posted.id]
-    assert "Never Let Me Go" in posted.text()
+    assert [message.id for message in bot_posts(double, guild, "reviews")] == [first.id, second.id]
+    assert [message.embeds[-1]["footer"]["text"] for message in (first, second)] == [
+        f"Review #{review.id} · part 1 of 2", f"Review #{review.id} · part 2 of 2"]
     async with database(bot_process) as store:
         done = await store.reviews.get(guild.id, review.id)
-        assert done is not None and done.message_ids == [posted.id]
+        assert done is not None and done.message_ids == [first.id, second.id]
+        weekly = await store.jobs.get(guild.id, REVIEW_SLOT, WEEKLY)
+        assert weekly is not None and weekly.status == "pending" and weekly.due_at > datetime.now(UTC)
     listed = await run(double, "Carol", "review list")
-    assert "Never Let Me Go" in listed and "Quietly devastating." in listed
+    assert "Never Let Me Go" in listed and "Quietly devastating" in listed
     assert double.pings() == []
 
 
