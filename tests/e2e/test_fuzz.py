@@ -304,8 +304,10 @@ async def world(watched: tuple[BookClub, Watch]) -> World:
     )
 
 
+# With the message-content intent the spoiler guard reads every posted message as well.
+@pytest.mark.parametrize("message_content", [False, True])
 @settings(
-    max_examples=300,
+    max_examples=250,
     deadline=None,
     # One bot for the whole run, on purpose: examples meet the state earlier ones left behind.
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
