@@ -346,3 +346,4 @@ async def test_after_a_crash_an_overdue_slot_runs_once_and_nothing_is_left_unsch
         assert weekly is not None and weekly.due_at.weekday() == (now + timedelta(days=3)).weekday()
         assert {job.status for job in await store.jobs.list_for_guild(b.id)} == {"done"}
         assert len(await store.polls.nominations(b.id, waiting_only=True)) == 2
+    assert await bot_process.stop() == 0, "Ctrl-C stops the bot cleanly"
