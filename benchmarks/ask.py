@@ -36,8 +36,8 @@ def name(rng: random.Random) -> str:
     return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))).capitalize()
 
 
-def build(path: Path, books: int, reviews: int, rng: random.Random) -> tuple[list[str], list[str]]:
-    """Writes the history straight into the migrated file; returns the authors and titles used."""
+def build(path: Path, books: int, reviews: int, rng: random.Random, guild: int = GUILD) -> tuple[list[str], list[str]]:
+    """Writes `guild`'s history straight into the migrated file; returns the authors and titles used."""
     authors = [f"{name(rng)} {name(rng)}" for _ in range(max(1, books // 3))]
     authors[0] = "Kazuo Ishiguro"
     titles: list[str] = []
@@ -54,18 +54,18 @@ def build(path: Path, books: int, reviews: int, rng: random.Random) -> tuple[lis
         seen.add((title_key(title), author_key(author)))
         book_id += 1
         titles.append(title)
-        book_rows.append((book_id, GUILD, title, author, title_key(title), author_key(author), stamp))
+        book_rows.append((book_id, guild, title, author, title_key(title), author_key(author), stamp))
         finished = date(2000, 1, 1) + timedelta(days=rng.randint(0, 9500))
         status = "finished" if book_id > 2 else ("reading" if book_id == 1 else "planned")
-        read_rows.append((GUILD, book_id, status, finished.isoformat() if status == "finished" else None, stamp))
+        read_rows.append((guild, book_id, status, finished.isoformat() if status == "finished" else None, stamp))
     review_rows = []
     words = REVIEW_TEXT.split()
     for _ in range(reviews):
         body = " ".join(rng.choice(words) for _ in range(rng.randint(8, 60))).capitalize() + "."
         member = rng.randint(1, 2000)
-        review_rows.append((GUILD, rng.randint(1, books), member, f"Member {member}", rng.choice([None, 2, 3, 4, 5]),
+        review_rows.append((guild, rng.randint(1, books), member, f"Member {member}", rng.choice([None, 2, 3, 4, 5]),
                             body, stamp))
-    rating_rows = {(GUILD, rng.randint(1, books), rng.randint(1, 2000)): rng.randint(1, 5) for _ in range(reviews // 3)}
+    rating_rows = {(guild, rng.randint(1, books), rng.randint(1, 2000)): rng.randint(1, 5) for _ in range(reviews // 3)}
     with sqlite3.connect(path) as conn:
         conn.executemany("INSERT INTO books (id, guild_id, title, author, title_key, author_key, created_at) "
                          "VALUES (?, ?, ?, ?, ?, ?, ?)", book_rows)
