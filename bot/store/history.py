@@ -88,7 +88,7 @@ _READ_COLUMNS = (
 )
 _READ_FROM = "FROM reads r JOIN books b ON b.id = r.book_id AND b.guild_id = r.guild_id"
 # Current reads first, then finished ones newest first; planned reads close the list. The index reads_newest
-# (migrations/0007) holds these exact expressions, so a first page does not sort every read.
+# (migrations/0007_read_orders.sql) holds these exact expressions, so a first page does not sort every read.
 _NEWEST_FIRST = (
     "ORDER BY CASE r.status WHEN 'reading' THEN 0 WHEN 'finished' THEN 1 ELSE 2 END, "
     "COALESCE(r.finished_on, r.started_on, '0000') DESC, r.id DESC"
@@ -315,6 +315,7 @@ class HistoryRepository:
 
     async def last_finished(self, guild_id: int) -> ClubRead | None:
         """The finished read with the latest finishing date (reads without a date count as oldest)."""
+        # The index reads_last_finished holds this filter and order: change them together.
         row = await self._db.fetch_one(
             f"SELECT {_READ_COLUMNS} {_READ_FROM} WHERE r.guild_id = ? AND r.status = 'finished' "
             "ORDER BY r.finished_on IS NULL, r.finished_on DESC, r.id DESC LIMIT 1",
