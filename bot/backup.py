@@ -15,7 +15,8 @@ def backup(source: Path, target: Path) -> int:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
-    with sqlite3.connect(f"file:{source.resolve()}?mode=ro", uri=True) as src, sqlite3.connect(partial) as dst:
+    # as_uri() escapes the path: a '#' or '?' in it would otherwise end the file name and open another database.
+    with sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True) as src, sqlite3.connect(partial) as dst:
         src.execute("PRAGMA busy_timeout = 5000")
         src.backup(dst, pages=256)
         pages = int(dst.execute("PRAGMA page_count").fetchone()[0])

@@ -66,7 +66,8 @@ class Database:
 
     async def open(self) -> None:
         if self.readonly:
-            uri = f"file:{self.path.resolve()}?mode=ro"
+            # Escaped: a '#' or '?' in the path would otherwise end the file name and open another database.
+            uri = f"{self.path.resolve().as_uri()}?mode=ro"
             self._conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
