@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 POLL_CLOSE = "poll_close"
 COG_NAME = "Polls"
 QUESTION = "What should the club read next?"
-# How far back the close looks for its own announcement before posting one.
+# How many messages a re-run looks through for its own earlier post (the poll, or its announcement).
 HISTORY_SCAN = 100
 RETRY_AFTER_FAILED_CLOSE = timedelta(minutes=1)
 
@@ -665,7 +665,9 @@ class PollsCog(commands.Cog, name=COG_NAME):
         me = self.bot.user
         marker = result_marker(poll.id)
         try:
-            async for message in channel.history(limit=HISTORY_SCAN, after=poll.created_at - timedelta(seconds=1)):
+            # Newest first: the post sits at the end of a poll's worth of chat, which may be more than one page.
+            async for message in channel.history(limit=HISTORY_SCAN, after=poll.created_at - timedelta(seconds=1),
+                                                 oldest_first=False):
                 if me is not None and message.author.id == me.id and any(
                     (embed.footer.text or "").split(" · ")[0] == marker for embed in message.embeds
                 ):

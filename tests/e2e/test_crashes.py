@@ -169,6 +169,10 @@ async def test_a_poll_due_at_a_crash_announces_once_and_records_its_winner_once(
     await rank(double, poll_message, "Alice", ["Hamnet by Maggie O'Farrell"])
     await rank(double, poll_message, "Bob", ["Hamnet by Maggie O'Farrell", "Piranesi by Susanna Clarke"])
     await rank(double, poll_message, "Carol", ["Beloved by Toni Morrison"])
+    announcements = guild.channel("announcements")
+    # A lively channel: more chat while the poll runs than one page of history holds.
+    for number in range(110):
+        await double.post_message(announcements, guild.member(("Alice", "Bob", "Carol")[number % 3]), f"Chat {number}")
     bot_process.kill()
 
     async with database(bot_process) as store:
@@ -177,7 +181,6 @@ async def test_a_poll_due_at_a_crash_announces_once_and_records_its_winner_once(
         # Even the shortest poll outlasts this test's patience on the real clock: the close is made due now.
         await store.jobs.schedule(guild.id, POLL_CLOSE, str(poll.id), datetime.now(UTC) - timedelta(seconds=1))
 
-    announcements = guild.channel("announcements")
     await crash_while_held(bot_process, "POST", rf"/channels/{announcements.id}/messages$")
     (posted,) = bot_posts(double, guild, "announcements")
     async with database(bot_process) as store:
