@@ -62,30 +62,36 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
         self.bot.scheduler.register(REVIEW_SLOT, self.run_review_slot)
         self.bot.scheduler.register(FEED_POLL, self.run_feed_poll)
         self.bot.add_dynamic_items(PageButton)
-        await self.arm_weekly_slots()
+        await self.arm_jobs()
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(PageButton)
 
     # -- scheduling -------------------------------------------------------------------------------
 
-    async def arm_weekly_slots(self) -> None:
-        """Every scheduled guild has its weekly job; one that finished or gave up is armed again.
+    async def arm_jobs(self) -> None:
+        """At start-up, every job the guilds' settings call for exists; one that finished or gave up is armed again.
 
-        A guild without a schedule whose queue is not empty gets an announcement now: the process may have
-        died between storing a review (or a blog post) and scheduling its post.
+        Besides each schedule's weekly job and each feed's poll, a guild without a schedule whose queue is
+        not empty gets an announcement now: the process may have died between storing a review (or adding
+        a feed) and scheduling what follows.
         """
         now = self.bot.clock.now()
+        jobs = self.bot.store.jobs
         for guild_id in await self.bot.store.config.guild_ids():
+            for feed in await self.bot.store.feeds.list(guild_id):
+                job = await jobs.get(guild_id, FEED_POLL, f"feed:{feed.id}")
+                if job is None or job.status in ("done", "failed"):
+                    await jobs.schedule(guild_id, FEED_POLL, f"feed:{feed.id}", now, {"feed_id": feed.id})
             config = await self.bot.store.config.get(guild_id)
             due = next_announcement(now, config.schedule_weekday, config.schedule_time, config.timezone)
             if due is None:
                 if config.reviews_channel_id is not None and await self.bot.store.reviews.queued(guild_id):
-                    await self.bot.store.jobs.schedule(guild_id, REVIEW_SLOT, LEFT_QUEUED, now)
+                    await jobs.schedule(guild_id, REVIEW_SLOT, LEFT_QUEUED, now)
                 continue
-            job = await self.bot.store.jobs.get(guild_id, REVIEW_SLOT, WEEKLY)
+            job = await jobs.get(guild_id, REVIEW_SLOT, WEEKLY)
             if job is None or job.status in ("done", "failed"):
-                await self.bot.store.jobs.schedule(guild_id, REVIEW_SLOT, WEEKLY, due)
+                await jobs.schedule(guild_id, REVIEW_SLOT, WEEKLY, due)
 
     async def post_soon(self, guild_id: int, key: str) -> None:
         await self.bot.store.jobs.schedule(guild_id, REVIEW_SLOT, key, self.bot.clock.now())

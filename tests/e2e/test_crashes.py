@@ -300,10 +300,11 @@ async def test_feed_posts_are_queued_once_and_posted_once_across_a_crash(
 
 
 async def test_after_a_crash_an_overdue_slot_runs_once_and_nothing_is_left_unscheduled(
-    double: DiscordDouble, bot_process: BotProcess
+    double: DiscordDouble, bot_process: BotProcess, blog: FakeBlog
 ) -> None:
     a, b = double.guild_a, double.guild_b
     now = datetime.now(UTC)
+    blog.publish("Piranesi by Susanna Clarke", "<p>A house of endless halls.</p>")
     async with database(bot_process) as store:
         await store.migrate()
         for guild in (a, b):
@@ -326,6 +327,8 @@ async def test_after_a_crash_an_overdue_slot_runs_once_and_nothing_is_left_unsch
             await store.polls.nominate(b.id, book.id, b.member(member).id, now=now - timedelta(hours=2))
         poll = await store.polls.start(b.id, mode="ranked", channel_id=b.channel("polls").id,
                                        started_by=b.member("Mod").id, now=now - timedelta(hours=1), closes_at=now)
+        # And between adding the club blog's feed and scheduling its first poll.
+        assert await store.feeds.add(b.id, blog.feed_url) is not None
 
     await bot_process.start()
 
@@ -333,16 +336,19 @@ async def test_after_a_crash_an_overdue_slot_runs_once_and_nothing_is_left_unsch
         weekly = await store.jobs.get(a.id, REVIEW_SLOT, WEEKLY)
         closed = await store.polls.get(b.id, poll.id)
         return (not await store.reviews.queued(a.id) and not await store.reviews.queued(b.id)
+                and await store.reviews.count_published(b.id) == 2
                 and weekly is not None and weekly.status == "pending" and weekly.due_at > now
                 and closed is not None and closed.announcement_message_id is not None)
 
     await settled(bot_process, nothing_waits)
-    assert [len(bot_posts(double, guild, "reviews")) for guild in (a, b)] == [2, 1]
+    assert [len(bot_posts(double, guild, "reviews")) for guild in (a, b)] == [2, 2]
+    assert "Piranesi" in bot_posts(double, b, "reviews")[-1].text()
     (result,) = bot_posts(double, b, "announcements")
     assert result.embeds[0]["title"] == "The poll closed without a winner"
     async with database(bot_process) as store:
         weekly = await store.jobs.get(a.id, REVIEW_SLOT, WEEKLY)
         assert weekly is not None and weekly.due_at.weekday() == (now + timedelta(days=3)).weekday()
-        assert {job.status for job in await store.jobs.list_for_guild(b.id)} == {"done"}
+        jobs = {(job.kind, job.status) for job in await store.jobs.list_for_guild(b.id)}
+        assert jobs == {(REVIEW_SLOT, "done"), (POLL_CLOSE, "done"), (FEED_POLL, "pending")}
         assert len(await store.polls.nominations(b.id, waiting_only=True)) == 2
     assert await bot_process.stop() == 0, "Ctrl-C stops the bot cleanly"
