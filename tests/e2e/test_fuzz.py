@@ -33,6 +33,7 @@ HIDE_AS_SPOILER = "Hide as spoiler"
 # The command that answers with a modal, which the example then fills in.
 REVIEW_WRITE = "review write"
 ANSWER_TIMEOUT = 15.0
+MAX_CHOICES = 25
 QUIET_TIMEOUT = 15.0
 # Lines in which the review modal refuses a draft itself (it offers a button to fix it, not an error).
 MODAL_REFUSAL = "Nothing was saved."
@@ -204,10 +205,12 @@ class Plan:
     modal: dict[str, str]
     message: str
     author: str
+    # An option typed into first (its autocomplete asked), and what was typed.
+    typed: tuple[str, str] | None
 
     def describe(self) -> str:
         shown = self.options if self.command != HIDE_AS_SPOILER else {"message": self.message, "by": self.author}
-        return f"{self.member}: /{self.command} {shown!r} {self.modal or ''!r}"[:3000]
+        return f"{self.member}: /{self.command} {shown!r} {self.modal or ''!r} typed={self.typed!r}"[:3000]
 
 
 def draw_plan(data: st.DataObject, world: World) -> Plan:
@@ -229,7 +232,29 @@ def draw_plan(data: st.DataObject, world: World) -> Plan:
     if name == HIDE_AS_SPOILER:
         message = data.draw(world.text, label="message")
         author = data.draw(st.sampled_from(["Alice", "Bob"]), label="author")
-    return Plan(member, name, options, modal, message, author)
+    typed = None
+    completed = [parameter for parameter in command.parameters if parameter.autocomplete] if command else []
+    if completed:
+        focused = data.draw(st.sampled_from(completed), label="typing into")
+        typed = (focused.display_name, data.draw(fitting(world.text, None, 100), label="typed"))
+    return Plan(member, name, options, modal, message, author, typed)
+
+
+async def check_autocomplete(bookclub: BookClub, plan: Plan) -> None:
+    """Whatever is typed, the choices fit Discord's limits (else Discord shows none) and nothing is written."""
+    if plan.typed is None:
+        return
+    double, guild = bookclub.double, bookclub.double.guild_a
+    focused, text = plan.typed
+    before = await snapshot(bookclub)
+    try:
+        choices = await double.autocomplete(guild, guild.member(plan.member), plan.command, focused=focused,
+                                            options={focused: text})
+    except ActionRefused:
+        return
+    assert len(choices) <= MAX_CHOICES, f"{len(choices)} choices"
+    assert all(1 <= len(choice["name"]) <= 100 and len(str(choice["value"])) <= 100 for choice in choices), choices
+    assert await snapshot(bookclub) == before, "an autocomplete wrote to the database"
 
 
 async def act(bookclub: BookClub, plan: Plan) -> Interaction | None:
@@ -327,6 +352,7 @@ async def test_no_input_breaks_a_command_pings_anyone_or_half_writes(watched: tu
         raise watch.failure
     try:
         await settle(bookclub)
+        await check_autocomplete(bookclub, plan)
         before = await snapshot(bookclub)
         interaction = await act(bookclub, plan)
         if interaction is None:
