@@ -25,11 +25,14 @@ import cogs._shared.replies
 from cogs._shared.replies import GENERIC_FAILURE, report_error
 from cogs.reviews.views import Draft, ReviewModal
 from tests.discord_double import ActionRefused, DiscordDouble
-from tests.discord_double.interactions import Interaction
+from tests.discord_double.interactions import MESSAGE_COMPONENT, Interaction
 from tests.discord_double.model import Channel, Guild, Member, Role, Upload
 from tests.e2e.conftest import BookClub
 
 HIDE_AS_SPOILER = "Hide as spoiler"
+# Not a command: pressing a button or choosing in a menu of something the bot showed.
+COMPONENT = "(a button or menu)"
+BUTTON, TEXT_SELECT = 2, 3
 # The command that answers with a modal, which the example then fills in.
 REVIEW_WRITE = "review write"
 ANSWER_TIMEOUT = 15.0
@@ -215,7 +218,7 @@ class Plan:
 
 def draw_plan(data: st.DataObject, world: World) -> Plan:
     member = data.draw(st.sampled_from(["Mod", "Alice"]), label="member")
-    name = data.draw(st.sampled_from([c.qualified_name for c in world.commands] + [HIDE_AS_SPOILER]),
+    name = data.draw(st.sampled_from([c.qualified_name for c in world.commands] + [HIDE_AS_SPOILER, COMPONENT]),
                      label="command")
     options: dict[str, Any] = {}
     command = next((c for c in world.commands if c.qualified_name == name), None)
@@ -223,7 +226,7 @@ def draw_plan(data: st.DataObject, world: World) -> Plan:
         if parameter.required or data.draw(st.booleans(), label=f"give {parameter.name}"):
             options[parameter.display_name] = data.draw(fuzz_value(parameter, world), label=parameter.name)
     modal: dict[str, str] = {}
-    if name == REVIEW_WRITE:
+    if name in (REVIEW_WRITE, COMPONENT):
         ratings = st.sampled_from(["4", "5 stars", "★★★", "0", "6", "4.5", "-1"])
         for label, required, high in world.modal_fields:
             modal[label] = data.draw(st.one_of(fitting(world.text, 1 if required else None, high), ratings),
@@ -232,6 +235,9 @@ def draw_plan(data: st.DataObject, world: World) -> Plan:
     if name == HIDE_AS_SPOILER:
         message = data.draw(world.text, label="message")
         author = data.draw(st.sampled_from(["Alice", "Bob"]), label="author")
+    if name == COMPONENT:
+        # Which message, which of its components, which options: picked by number from whatever is there.
+        options = {"pick": data.draw(st.tuples(*[st.integers(0, 1000)] * 3), label="pick")}
     typed = None
     completed = [parameter for parameter in command.parameters if parameter.autocomplete] if command else []
     if completed:
@@ -257,6 +263,32 @@ async def check_autocomplete(bookclub: BookClub, plan: Plan) -> None:
     assert await snapshot(bookclub) == before, "an autocomplete wrote to the database"
 
 
+async def use_component(double: DiscordDouble, guild: Guild, member: Member,
+                        pick: tuple[int, int, int]) -> Interaction | None:
+    """Presses a button or chooses in a menu of a message the bot posted (or showed `member` alone)."""
+    places = [*guild.channels.values(), *guild.threads.values()]
+    shown = [m for place in places for m in double.bot_messages(place)] + double.ephemeral_messages(member)
+    messages = sorted((m for m in shown if usable(m)), key=lambda m: m.id)
+    if not messages:
+        return None
+    message = messages[pick[0] % len(messages)]
+    components = usable(message)
+    component = components[pick[1] % len(components)]
+    if component["type"] == BUTTON:
+        return await double.press_button(message, component["custom_id"], member)
+    offered = [option["value"] for option in component.get("options") or []]
+    low, high = component.get("min_values", 1), min(component.get("max_values", 1), len(offered))
+    count = low + pick[2] % max(1, high - low + 1)
+    start = pick[2] % max(1, len(offered))
+    return await double.select(message, component["custom_id"], (offered[start:] + offered[:start])[:count], member)
+
+
+def usable(message: Any) -> list[dict[str, Any]]:
+    """The message's enabled buttons and text menus that reach the bot."""
+    return [c for c in message.components_flat() if c.get("type") in (BUTTON, TEXT_SELECT) and c.get("custom_id")
+            and not c.get("disabled")]
+
+
 async def act(bookclub: BookClub, plan: Plan) -> Interaction | None:
     """Runs the planned command (or the Hide as spoiler menu), filling a modal if one opens; None when Discord
     itself refused the input."""
@@ -266,7 +298,12 @@ async def act(bookclub: BookClub, plan: Plan) -> Interaction | None:
         if plan.command == HIDE_AS_SPOILER:
             posted = await double.post_message(guild.channel("general"), guild.member(plan.author), plan.message)
             return await double.message_command(guild, member, HIDE_AS_SPOILER, posted)
-        interaction = await double.slash(guild, member, plan.command, options=plan.options)
+        if plan.command == COMPONENT:
+            interaction = await use_component(double, guild, member, plan.options["pick"])
+        else:
+            interaction = await double.slash(guild, member, plan.command, options=plan.options)
+        if interaction is None:
+            return None
         if interaction.modal is not None:
             return await double.submit_modal(interaction, plan.modal)
         return interaction
@@ -357,6 +394,9 @@ async def test_no_input_breaks_a_command_pings_anyone_or_half_writes(watched: tu
         interaction = await act(bookclub, plan)
         if interaction is None:
             assert await snapshot(bookclub) == before, "Discord refused the input, yet something was written"
+        elif interaction.type == MESSAGE_COMPONENT and interaction.id not in watch.refused:
+            # A component may answer by editing its own message, with nothing new to read.
+            assert interaction.acknowledged
         else:
             answer = await interaction.reply(timeout=ANSWER_TIMEOUT)
             texts = [message.text() for message in interaction.answers()]
