@@ -1,9 +1,10 @@
 """Every slash command fuzzed through the loopback Discord: random unicode, empty and overlong strings, markdown and
 mention syntax in every text option, numbers in and out of range, every channel, role and member of the world.
 
-One bot serves the whole run (the state it builds up is part of what is fuzzed). Whatever the input, the bot
-acknowledges in time, answers, never pings, logs no error, and an input it refuses gets a clear private line and
-changes nothing in the database.
+One bot serves the whole run (the state it builds up is part of what is fuzzed); autocompletes, and the buttons
+and menus the bot shows, are fuzzed along. Whatever the input, the bot acknowledges in time, answers, never pings,
+logs no error, writes only for the guild acting, and an input it refuses gets a clear private line and changes
+nothing in the database.
 """
 
 from __future__ import annotations
@@ -168,6 +169,23 @@ async def snapshot(bookclub: BookClub) -> dict[str, list[tuple[Any, ...]]]:
         )]
         for table in tables
     }
+
+
+async def rows_of_other_guilds(bookclub: BookClub) -> dict[str, int]:
+    """Rows, table by table, that belong to any guild but the one every example acts in."""
+    guild_id = bookclub.double.guild_a.id
+    tables = await bookclub.store.db.fetch_all(
+        "SELECT m.name FROM sqlite_master m WHERE m.type = 'table' "
+        "AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) c WHERE c.name = 'guild_id')"
+    )
+    found = {}
+    for table in tables:
+        row = await bookclub.store.db.fetch_one(
+            f'SELECT COUNT(*) AS n FROM "{table["name"]}" WHERE guild_id != ?', (guild_id,)  # noqa: S608
+        )
+        if row and row["n"]:
+            found[table["name"]] = int(row["n"])
+    return found
 
 
 async def settle(bookclub: BookClub) -> None:
@@ -407,6 +425,7 @@ async def test_no_input_breaks_a_command_pings_anyone_or_half_writes(watched: tu
                 assert answer.text().strip(), "a refusal without a word of explanation"
                 assert await snapshot(bookclub) == before, f"refused ({answer.text()!r}) yet something was written"
         await settle(bookclub)
+        assert await rows_of_other_guilds(bookclub) == {}, "guild A's commands wrote rows for another guild"
         assert [f"{r.name}: {r.getMessage()}" for r in watch.errors] == []
         assert double.pings() == []
         assert double.unhandled == []
