@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -41,6 +42,8 @@ MAX_CHOICES = 25
 QUIET_TIMEOUT = 15.0
 # Lines in which the review modal refuses a draft itself (it offers a button to fix it, not an error).
 MODAL_REFUSAL = "Nothing was saved."
+
+GOODREADS_EXPORT = Path(__file__).resolve().parents[1] / "data" / "goodreads_library_export.csv"
 
 SAFE_CHARACTERS = st.characters(blacklist_categories=("Cs",))
 SPECIAL = [
@@ -111,7 +114,9 @@ def fuzz_value(parameter: app_commands.Parameter, world: World) -> st.SearchStra
     if kind in (discord.AppCommandOptionType.user, discord.AppCommandOptionType.mentionable):
         return st.sampled_from(world.members)
     if kind is discord.AppCommandOptionType.attachment:
-        data = st.one_of(text.map(str.encode), st.binary(max_size=2000))
+        # Besides noise, a real Goodreads export with a fuzzed row appended, so that imports get past the header.
+        export = text.map(lambda row: GOODREADS_EXPORT.read_bytes() + row.encode())
+        data = st.one_of(text.map(str.encode), st.binary(max_size=2000), export)
         return st.builds(Upload, filename=st.sampled_from(["export.csv", "x", "a" * 200 + ".csv"]), data=data,
                          content_type=st.sampled_from(["text/csv", "application/octet-stream"]))
     raise AssertionError(f"the fuzzer does not know option type {kind} of {parameter.name}: teach it")
@@ -119,7 +124,7 @@ def fuzz_value(parameter: app_commands.Parameter, world: World) -> st.SearchStra
 
 @dataclass
 class Watch:
-    """What the bot did that a member must never see: errors it logged, and which interactions it refused."""
+    """What the bot did out of sight: the errors it logged, and which interactions it refused and why."""
 
     errors: list[logging.LogRecord] = field(default_factory=list)
     refused: dict[int, BaseException] = field(default_factory=dict)
