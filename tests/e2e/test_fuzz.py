@@ -35,6 +35,8 @@ HIDE_AS_SPOILER = "Hide as spoiler"
 # Not a command: pressing a button or choosing in a menu of something the bot showed.
 COMPONENT = "(a button or menu)"
 BUTTON, TEXT_SELECT = 2, 3
+# Not a command either: a message that mentions the bot, which is a question as /ask is.
+MENTION = "(a message mentioning the bot)"
 # The command that answers with a modal, which the example then fills in.
 REVIEW_WRITE = "review write"
 ANSWER_TIMEOUT = 15.0
@@ -241,8 +243,8 @@ class Plan:
 
 def draw_plan(data: st.DataObject, world: World) -> Plan:
     member = data.draw(st.sampled_from(["Mod", "Alice"]), label="member")
-    name = data.draw(st.sampled_from([c.qualified_name for c in world.commands] + [HIDE_AS_SPOILER, COMPONENT]),
-                     label="command")
+    extra = [HIDE_AS_SPOILER, COMPONENT, MENTION]
+    name = data.draw(st.sampled_from([c.qualified_name for c in world.commands] + extra), label="command")
     options: dict[str, Any] = {}
     command = next((c for c in world.commands if c.qualified_name == name), None)
     for parameter in command.parameters if command else []:
@@ -255,7 +257,7 @@ def draw_plan(data: st.DataObject, world: World) -> Plan:
             modal[label] = data.draw(st.one_of(fitting(world.text, 1 if required else None, high), ratings),
                                      label=label)
     message, author = "", "Alice"
-    if name == HIDE_AS_SPOILER:
+    if name in (HIDE_AS_SPOILER, MENTION):
         message = data.draw(world.text, label="message")
         author = data.draw(st.sampled_from(["Alice", "Bob"]), label="author")
     if name == COMPONENT:
@@ -390,6 +392,37 @@ async def world(watched: tuple[BookClub, Watch]) -> World:
     )
 
 
+async def check_answer(bookclub: BookClub, watch: Watch, interaction: Interaction | None,
+                       before: dict[str, list[tuple[Any, ...]]]) -> None:
+    """The member got an answer; a refusal is private, says why, and left the database as it was `before`."""
+    if interaction is None:
+        assert await snapshot(bookclub) == before, "Discord refused the input, yet something was written"
+        return
+    if interaction.type == MESSAGE_COMPONENT and interaction.id not in watch.refused:
+        # A component may answer by editing its own message, with nothing new to read.
+        assert interaction.acknowledged
+        return
+    answer = await interaction.reply(timeout=ANSWER_TIMEOUT)
+    texts = [message.text() for message in interaction.answers()]
+    assert all(GENERIC_FAILURE not in shown for shown in texts), f"a generic failure: {texts}"
+    if interaction.id in watch.refused or MODAL_REFUSAL in answer.text():
+        assert answer.ephemeral, f"a refusal shown to everyone: {answer.text()!r}"
+        assert answer.text().strip(), "a refusal without a word of explanation"
+        assert await snapshot(bookclub) == before, f"refused ({answer.text()!r}) yet something was written"
+
+
+async def ask_by_mention(bookclub: BookClub, plan: Plan) -> None:
+    """Mentioning the bot is asking it; the answer is a public reply, so whatever it echoes must not ping."""
+    double, guild = bookclub.double, bookclub.double.guild_a
+    general = guild.channel("general")
+    try:
+        posted = await double.post_message(general, guild.member(plan.member), plan.message, mentions_bot=True)
+    except ActionRefused:
+        return
+    answer = await double.wait_for_message(general, after=posted, timeout=ANSWER_TIMEOUT)
+    assert answer.text().strip(), "an empty answer"
+
+
 # With the message-content intent the spoiler guard reads every posted message as well.
 @pytest.mark.parametrize("message_content", [False, True])
 @settings(
@@ -413,22 +446,11 @@ async def test_no_input_breaks_a_command_pings_anyone_or_half_writes(watched: tu
     try:
         await settle(bookclub)
         await check_autocomplete(bookclub, plan)
-        before = await snapshot(bookclub)
-        interaction = await act(bookclub, plan)
-        if interaction is None:
-            assert await snapshot(bookclub) == before, "Discord refused the input, yet something was written"
-        elif interaction.type == MESSAGE_COMPONENT and interaction.id not in watch.refused:
-            # A component may answer by editing its own message, with nothing new to read.
-            assert interaction.acknowledged
+        if plan.command == MENTION:
+            await ask_by_mention(bookclub, plan)
         else:
-            answer = await interaction.reply(timeout=ANSWER_TIMEOUT)
-            texts = [message.text() for message in interaction.answers()]
-            assert all(GENERIC_FAILURE not in shown for shown in texts), f"a generic failure: {texts}"
-            refused = interaction.id in watch.refused or MODAL_REFUSAL in answer.text()
-            if refused:
-                assert answer.ephemeral, f"a refusal shown to everyone: {answer.text()!r}"
-                assert answer.text().strip(), "a refusal without a word of explanation"
-                assert await snapshot(bookclub) == before, f"refused ({answer.text()!r}) yet something was written"
+            before = await snapshot(bookclub)
+            await check_answer(bookclub, watch, await act(bookclub, plan), before)
         await settle(bookclub)
         assert await rows_of_other_guilds(bookclub) == {}, "guild A's commands wrote rows for another guild"
         assert [f"{r.name}: {r.getMessage()}" for r in watch.errors] == []
