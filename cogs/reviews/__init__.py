@@ -44,6 +44,11 @@ BOOK_CHOICE = re.compile(r"^book:(\d+)$")
 QUEUE_LINES = 20
 
 
+def blocked_key(guild_id: int) -> str:
+    """Where the last problem told to the guild's moderators about stuck reviews is kept, so it is told once."""
+    return f"reviews-blocked:{guild_id}"
+
+
 def md(text: str) -> str:
     return escape_markdown(" ".join(text.split()))
 
@@ -127,13 +132,35 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
             # Retrying cannot help until a moderator acts; the queue keeps the reviews for the next slot or
             # /review announce-now.
             log.warning("guild %d: reviews stay queued: %s", job.guild_id, error)
+            await self.tell_moderators_once(config, str(error))
         else:
             if announced:
                 log.info("guild %d: announced %d review(s) (%s)", job.guild_id, announced, job.key)
+            await self.bot.store.state.set(blocked_key(job.guild_id), "")
         if not weekly:
             return None
         after = max(self.bot.clock.now(), job.due_at)
         return next_announcement(after, config.schedule_weekday, config.schedule_time, config.timezone)
+
+    async def tell_moderators_once(self, config: GuildConfig, problem: str) -> None:
+        """Says in the announcements channel why queued reviews are not going out, once per problem."""
+        key = blocked_key(config.guild_id)
+        if await self.bot.store.state.get(key) == problem:
+            return
+        channel_id = config.announcements_channel_id
+        channel = self.bot.get_channel(channel_id) if channel_id else None
+        if channel_id == config.reviews_channel_id or not isinstance(channel, discord.TextChannel):
+            log.warning("guild %d: no other channel to tell the moderators that reviews are stuck", config.guild_id)
+            return
+        text = (f"Queued reviews could not be posted ({discord.utils.escape_mentions(problem)[:300]}). They stay in "
+                "the queue: once I can post in the reviews channel they go out at the next slot, or moderators can "
+                "use `/review announce-now`.")
+        try:
+            await channel.send(text, allowed_mentions=NO_PINGS, suppress_embeds=True)
+        except discord.HTTPException as error:
+            log.warning("guild %d: could not tell the moderators that reviews are stuck: %s", config.guild_id, error)
+            return
+        await self.bot.store.state.set(key, problem)
 
     async def run_feed_poll(self, job: Job) -> datetime | None:
         """Polls one feed and says when to poll it again; a removed feed ends its job."""
