@@ -73,7 +73,7 @@ class Database:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = await aiosqlite.connect(self.path, isolation_level=None)
         self._conn.row_factory = aiosqlite.Row
-        await self._conn.execute("PRAGMA busy_timeout = 5000")
+        await self._conn.execute("PRAGMA busy_timeout = 2000")
         await self._conn.execute("PRAGMA foreign_keys = ON")
         if not self.readonly:
             await self._conn.execute("PRAGMA journal_mode = WAL")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 import discord
@@ -17,6 +18,8 @@ log = logging.getLogger(__name__)
 NO_PINGS = discord.AllowedMentions.none()
 MAX_CONTENT = 2000
 COLOUR = discord.Colour.from_rgb(143, 92, 56)
+BUSY_ERRORS = ("database is locked", "database is busy")
+BUSY = "The club's records are busy right now, so nothing was changed. Try again in a moment."
 GENERIC_FAILURE = "Something went wrong on my side; nothing was changed. The operator can find the details in the log."
 
 PERMISSION_NAMES = {
@@ -80,6 +83,10 @@ def user_message(error: BaseException) -> str | None:
         return "You can't use that here."
     if isinstance(error, discord.Forbidden):
         return "Discord refused: I'm missing a permission for that here (Send Messages, Embed Links or Manage Threads)."
+    if isinstance(error, sqlite3.OperationalError) and str(error).startswith(BUSY_ERRORS):
+        # Another program (a backup tool, an operator's sqlite3 shell) holds the database: the write was undone.
+        log.warning("the database was busy: %s", error)
+        return BUSY
     return None
 
 

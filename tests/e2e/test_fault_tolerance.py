@@ -4,12 +4,14 @@ review, never post one twice, never retry for ever and never stop the bot."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import timedelta
 from typing import Any
 
 import discord
 
 from bot.scheduler import Scheduler
+from cogs._shared.replies import BUSY
 
 MAX_ATTEMPTS = Scheduler.MAX_ATTEMPTS
 QUIET = 0.3
@@ -164,3 +166,26 @@ async def _done(bookclub: Any, expected: list[str]) -> bool:
 
 async def _failed_once(bookclub: Any) -> bool:
     return any(r.status == 503 for r in review_posts(bookclub))
+
+
+async def test_a_database_held_by_another_program_delays_or_refuses_a_write_cleanly(bookclub: Any) -> None:
+    guild = bookclub.double.guild_a
+    await run(bookclub, "Mod", "club add", title="Hamnet", author="Maggie O'Farrell", started="2026-01-01")
+    other = sqlite3.connect(bookclub.settings.database_path, isolation_level=None)
+    try:
+        # Held for a moment: the write waits for it and goes through.
+        other.execute("BEGIN IMMEDIATE")
+        asyncio.get_running_loop().call_later(0.3, other.execute, "ROLLBACK")
+        assert "You rated **Hamnet** 4★" in await run(bookclub, "Alice", "rate", book="Hamnet", stars=4)
+
+        # Held for longer than the bot waits (shortened here from its 2 s): a clear line, nothing written.
+        await bookclub.store.db.conn.execute("PRAGMA busy_timeout = 200")
+        other.execute("BEGIN IMMEDIATE")
+        ix = await bookclub.double.slash(guild, guild.member("Bob"), "rate", book="Hamnet", stars=2)
+        answer = await ix.reply()
+        assert answer.ephemeral and answer.text() == BUSY
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    assert "Club: 4★ from 2 ratings." in await run(bookclub, "Carol", "rate", book="Hamnet", stars=4)
+    assert "Club: 3★ from 3 ratings." in await run(bookclub, "Bob", "rate", book="Hamnet", stars=1)
