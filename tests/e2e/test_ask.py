@@ -146,3 +146,30 @@ async def test_when_the_model_fails_the_member_gets_the_offline_answer(club: Any
     model.fail(**fault)
     text = (await (await run(club, "Alice", "ask", question=QUESTION)).reply(timeout=10.0)).text()
     assert "I'd recommend **Never Let Me Go**" in text and all(title in text for title in ISHIGURO)
+
+
+def empty_choices(request: dict[str, Any]) -> dict[str, Any]:
+    return {"id": "chatcmpl-empty", "object": "chat.completion", "created": 1, "model": request["model"],
+            "choices": []}
+
+
+@pytest.mark.parametrize("responders", [
+    [tool_call("find_books", "{not json")],
+    [tool_call("drop_table", {"name": "reviews"})],
+    [tool_call("find_books", {"author": 42, "limit": "all"})],
+    [empty_choices],
+    [tool_call("find_books", {"author": "Ishiguro"})],  # asks for tools for ever: past the round cap
+], ids=["broken-json-arguments", "unknown-tool", "wrong-argument-types", "no-choices", "endless-tool-calls"])
+async def test_a_model_that_answers_garbage_gives_way_to_the_offline_answer(club: Any, model: FakeOpenAI,
+                                                                            responders: list[Any]) -> None:
+    model.answer_with(*responders)
+    text = (await (await run(club, "Alice", "ask", question=QUESTION)).reply(timeout=10.0)).text()
+    assert "I'd recommend **Never Let Me Go**" in text and all(title in text for title in ISHIGURO)
+    assert 1 <= len(model.completions) <= 4
+    assert club.double.pings() == []
+
+
+async def test_a_model_body_that_is_not_json_gives_way_to_the_offline_answer(club: Any, model: FakeOpenAI) -> None:
+    model.fail(garbage=True)
+    text = (await (await run(club, "Alice", "ask", question=QUESTION)).reply(timeout=10.0)).text()
+    assert "I'd recommend **Never Let Me Go**" in text
