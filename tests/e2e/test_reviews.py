@@ -319,10 +319,13 @@ async def test_a_blog_feed_brings_its_newest_post_then_each_new_one_once(bookclu
     assert bookclub.double.pings() == []
 
 
-async def test_a_broken_feed_does_not_stop_the_others_and_is_reported_once(bookclub: Any, blog: FakeBlog) -> None:
+@pytest.mark.parametrize("failing", ["broken_url", "gone_url", "huge_url"], ids=["html-not-a-feed", "500", "huge"])
+async def test_a_broken_feed_does_not_stop_the_others_and_is_reported_once(bookclub: Any, blog: FakeBlog,
+                                                                           failing: str) -> None:
     await set_channels(bookclub)
     blog.publish("Piranesi by Susanna Clarke")
-    await run(bookclub, "Mod", "config feed-add", url=blog.broken_url)
+    failing_url = getattr(blog, failing)
+    await run(bookclub, "Mod", "config feed-add", url=failing_url)
     await run(bookclub, "Mod", "config feed-add", url=blog.feed_url)
     await wait_posts(bookclub, 1)
     await poll_again(bookclub)
@@ -331,7 +334,7 @@ async def test_a_broken_feed_does_not_stop_the_others_and_is_reported_once(bookc
     await poll_again(bookclub)
     await wait_posts(bookclub, 2)
     (report,) = await wait_posts(bookclub, 1, "announcements")
-    assert blog.broken_url in report.text() and "the last 3 times" in report.text()
+    assert failing_url in report.text() and "the last 3 times" in report.text()
     await poll_again(bookclub)
     await poll_again(bookclub)
     assert len(posts(bookclub, "announcements")) == 1
