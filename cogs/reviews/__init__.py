@@ -15,6 +15,7 @@ from bot.domain.feeds import guess_book, truncate
 from bot.domain.reviews import next_announcement, parse_rating
 from bot.domain.spoilers import escape_markdown
 from bot.errors import NotConfigured, UserError
+from bot.scheduler import Scheduler
 from bot.services.feeds import FeedReader
 from bot.store.books import Book
 from bot.store.config import Feed, GuildConfig
@@ -133,6 +134,12 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
             # /review announce-now.
             log.warning("guild %d: reviews stay queued: %s", job.guild_id, error)
             await self.tell_moderators_once(config, str(error))
+        except discord.HTTPException as error:
+            if not weekly or job.attempts < Scheduler.MAX_ATTEMPTS:
+                raise
+            # Given up for this slot only: a weekly job that failed for good would never come round again.
+            log.warning("guild %d: Discord kept failing; reviews stay queued for the next slot: %s", job.guild_id,
+                        error)
         else:
             if announced:
                 log.info("guild %d: announced %d review(s) (%s)", job.guild_id, announced, job.key)
