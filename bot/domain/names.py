@@ -353,8 +353,13 @@ class NameIndex(Generic[T]):
         if self.kind == "title":
             return list(self._by_key.get(full_title_key(query)) or self._by_key.get(key, ()))
         if key in self._by_key:
-            return list(self._by_key[key])
+            groups = self._by_key[key]
+            return self._with_surname(groups, words[0]) if len(words) == 1 else list(groups)
         return self._authors_with_words(words)
+
+    def _with_surname(self, groups: Sequence[int], word: str) -> list[int]:
+        """A bare surname ("Ishiguro", typed while the catalogue was down) also means every full name ending in it."""
+        return list(dict.fromkeys([*groups, *self._by_surname.get(word, ())]))
 
     def _authors_with_words(self, words: Sequence[str]) -> list[int]:
         """Authors whose name contains every word; those whose surname is one of them come first and alone."""
@@ -547,9 +552,9 @@ class NameIndex(Generic[T]):
                 span = forms[first:stop]
                 if len(span) == 1 and span[0] in STOP_WORDS:
                     continue
-                groups = self._by_key.get(_author_key_from_words(span))
-                if not groups and len(span) == 1:
-                    groups = self._by_surname.get(span[0])
+                groups: Sequence[int] = self._by_key.get(_author_key_from_words(span), ())
+                if len(span) == 1:
+                    groups = self._with_surname(groups, span[0])
                 if groups:
                     candidates.append(reading.candidate(first, stop, groups))
         return candidates
