@@ -1,0 +1,208 @@
+"""Faults outside Discord, end to end: Open Library and a blog feed that are slow, broken or speak nonsense, and a
+database held by another program, never lose data, never stop the bot and never leave a member in silence."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from bot.services.asker import OfflineAsker
+from bot.services.feeds import FeedReader
+from bot.services.openlibrary import OpenLibraryCatalogue
+from cogs._shared.replies import BUSY, GENERIC_FAILURE
+from cogs.reviews.blogs import POLL_EVERY
+from tests.doubles.feed_server import FakeBlog
+from tests.doubles.openlibrary_server import FakeOpenLibrary
+
+# Short enough to keep the file quick, long enough for a loopback answer on a busy two-core machine.
+CATALOGUE_TIMEOUT = 0.5
+FEED_TIMEOUT = 0.5
+SLOW = 2.0
+QUESTION = "have you read any Ishiguro?"
+
+
+async def run(bookclub: Any, who: str, command: str, **options: Any) -> Any:
+    guild = bookclub.double.guild_a
+    ix = await bookclub.double.slash(guild, guild.member(who), command, timeout=5.0, **options)
+    await ix.reply(timeout=10.0)
+    return ix
+
+
+async def text_of(bookclub: Any, who: str, command: str, **options: Any) -> str:
+    return (await run(bookclub, who, command, **options)).text()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 8.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "the bot did not get there"
+        await asyncio.sleep(0.02)
+
+
+# -- Open Library -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class OddOpenLibrary(FakeOpenLibrary):
+    """Open Library answering `body` (any JSON) to every search while it is set."""
+
+    body: Any = None
+
+    async def _search(self, request: web.Request) -> web.Response:
+        if self.body is not None:
+            return web.json_response(self.body)
+        return await super()._search(request)
+
+
+@pytest.fixture
+async def openlibrary(bookclub: Any) -> AsyncIterator[OddOpenLibrary]:
+    """The bot looks books up in a loopback Open Library, as `python -m bot` wires it."""
+    async with OddOpenLibrary() as server:
+        # No rest after a failure, so that every look-up below meets the fault rather than the pause.
+        catalogue = OpenLibraryCatalogue(bookclub.bot.http_session, server.base_url, bookclub.store.catalogue_cache,
+                                         bookclub.clock, timeout=CATALOGUE_TIMEOUT, rest_after_failure=timedelta(0))
+        asker = bookclub.bot.asker
+        bookclub.bot.catalogue = catalogue
+        bookclub.bot.asker = OfflineAsker(bookclub.store.history, catalogue)
+        try:
+            yield server
+        finally:
+            bookclub.bot.catalogue, bookclub.bot.asker = None, asker
+
+
+def break_openlibrary(server: OddOpenLibrary, fault: str) -> None:
+    match fault:
+        case "timeout":
+            server.fail(delay=SLOW)
+        case "not-json":
+            server.fail(garbage=True)
+        case "wrong-shape":
+            server.body = {"numFound": 1, "docs": {"title": "Klara and the Sun"}}
+        case "server-error":
+            server.fail(status=500)
+
+
+@pytest.mark.parametrize("fault", ["timeout", "not-json", "wrong-shape", "server-error"])
+async def test_open_library_failing_leaves_books_as_typed_and_answers_without_it(
+        bookclub: Any, openlibrary: OddOpenLibrary, fault: str) -> None:
+    break_openlibrary(openlibrary, fault)
+    added = await text_of(bookclub, "Mod", "club add", title="never let me go", author="kazuo ishiguro",
+                          started="2026-01-05", finished="2026-02-01")
+    assert added.startswith("Added **never let me go** by kazuo ishiguro in the club history")
+    nominated = await text_of(bookclub, "Alice", "nominate", title="klara and the sun", author="Ishiguro")
+    assert nominated.startswith("You nominated **klara and the sun** by Ishiguro.")
+    asked = await run(bookclub, "Carol", "ask", question=QUESTION)
+    answer = asked.text()
+    assert "**never let me go**" in answer and "Not read by the club yet" not in answer
+    assert GENERIC_FAILURE not in answer and "Open Library" not in answer and not asked.ephemeral
+    assert len(openlibrary.searches()) >= 3, "every look-up met the fault"
+    books = await bookclub.store.books.list_all(bookclub.double.guild_a.id)
+    assert [(book.title, book.work_key) for book in books] == [("klara and the sun", None), ("never let me go", None)]
+
+    openlibrary.heal()
+    openlibrary.body = None
+    healed = await text_of(bookclub, "Carol", "ask", question=QUESTION)
+    assert "Not read by the club yet:" in healed and "**The Buried Giant** (2015)" in healed
+    assert bookclub.double.pings() == []
+
+
+# -- blog feeds -------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def blogs() -> AsyncIterator[tuple[FakeBlog, FakeBlog]]:
+    """The club's blog, and another blog that fails in the way the test says."""
+    async with FakeBlog() as good, FakeBlog() as bad:
+        yield good, bad
+
+
+def failing_feed(bad: FakeBlog, fault: str) -> str:
+    bad.publish("Hamnet by Maggie O'Farrell")
+    match fault:
+        case "timeout":
+            bad.fail(delay=SLOW)
+            return bad.feed_url
+        case "garbage":
+            bad.fail(garbage=True)
+            return bad.feed_url
+        case "server-error":
+            return bad.gone_url
+        case _:
+            return bad.huge_url
+
+
+@pytest.mark.parametrize("fault", ["timeout", "garbage", "server-error", "over-the-size-cap"])
+async def test_a_failing_feed_keeps_its_place_loses_nothing_and_is_reported_once(
+        bookclub: Any, blogs: tuple[FakeBlog, FakeBlog], fault: str) -> None:
+    good, bad = blogs
+    guild = bookclub.double.guild_a
+    cog = bookclub.bot.get_cog("ReviewsCog")
+    cog.poller.reader = FeedReader(bookclub.bot.http_session, timeout=FEED_TIMEOUT)
+    await text_of(bookclub, "Mod", "config channels", reviews=guild.channel("reviews"),
+                  announcements=guild.channel("announcements"))
+    good.publish("Piranesi by Susanna Clarke")
+    bad_url = failing_feed(bad, fault)
+    await text_of(bookclub, "Mod", "config feed-add", url=bad_url)
+    await text_of(bookclub, "Mod", "config feed-add", url=good.feed_url)
+
+    async def failures(count: int) -> bool:
+        feeds = await bookclub.store.feeds.list(guild.id)
+        return feeds[0].consecutive_failures == count
+
+    reviews, announcements = guild.channel("reviews"), guild.channel("announcements")
+    await eventually(lambda: failures(1))
+    assert await bookclub.double.wait_until(lambda: len(bookclub.double.bot_messages(reviews)) == 1, 5.0)
+    for polls in range(2, 6):
+        if polls == 3:
+            good.publish("Beloved by Toni Morrison")
+        bookclub.clock.advance(POLL_EVERY + timedelta(minutes=1))
+        await eventually(lambda polls=polls: failures(polls))
+    assert await bookclub.double.wait_until(lambda: len(bookclub.double.bot_messages(reviews)) == 2, 5.0)
+    titles = [message.embeds[0]["title"] for message in bookclub.double.bot_messages(reviews)]
+    assert titles == ["Piranesi by Susanna Clarke", "Beloved by Toni Morrison"]
+    (report,) = bookclub.double.bot_messages(announcements)
+    assert bad_url in report.text() and "the last 3 times" in report.text()
+    feeds = await bookclub.store.feeds.list(guild.id)
+    assert [(feed.url, feed.consecutive_failures) for feed in feeds] == [(bad_url, 5), (good.feed_url, 0)]
+    shown = await text_of(bookclub, "Mod", "config show")
+    assert bad_url in shown and "failing" in shown
+    assert bookclub.double.pings() == []
+
+
+# -- the database held by another program -----------------------------------------------------------------------
+
+
+async def test_a_nomination_waits_for_a_held_database_or_is_refused_cleanly(bookclub: Any) -> None:
+    guild = bookclub.double.guild_a
+    other = sqlite3.connect(bookclub.settings.database_path, isolation_level=None, check_same_thread=False)
+
+    async def hold() -> None:
+        # Off the event loop: waiting here for a write the bot is finishing must not stop the bot finishing it.
+        await asyncio.to_thread(other.execute, "BEGIN IMMEDIATE")
+
+    try:
+        await hold()
+        asyncio.get_running_loop().call_later(0.3, other.execute, "ROLLBACK")
+        assert (await text_of(bookclub, "Alice", "nominate", title="Hamnet", author="Maggie Farrell")).startswith(
+            "You nominated **Hamnet** by Maggie Farrell.")
+
+        # Held for longer than the bot waits (shortened here from its 2 s): one clear line, nothing written.
+        await bookclub.store.db.conn.execute("PRAGMA busy_timeout = 200")
+        await hold()
+        refused = await run(bookclub, "Bob", "nominate", title="Piranesi", author="Susanna Clarke")
+        assert refused.ephemeral and refused.text() == BUSY
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    nominations = await bookclub.store.polls.nominations(guild.id)
+    assert [nomination.book.title for nomination in nominations] == ["Hamnet"]
+    assert [book.title for book in await bookclub.store.books.list_all(guild.id)] == ["Hamnet"]
+    again = await text_of(bookclub, "Bob", "nominate", title="Piranesi", author="Susanna Clarke")
+    assert again.startswith("You nominated **Piranesi** by Susanna Clarke. (1 of your")
