@@ -356,7 +356,7 @@ def review_modal_fields() -> list[tuple[str, bool, int | None]]:
         return None
 
     modal = ReviewModal(Draft(), ignore)
-    return [(str(item.label), item.required, item.max_length) for item in modal.children
+    return [(str(item.to_component_dict().get("label")), item.required, item.max_length) for item in modal.children
             if isinstance(item, discord.ui.TextInput)]
 
 
