@@ -33,6 +33,7 @@ class Scheduler:
         self._idle_seconds = idle_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stranded = False
 
     def register(self, kind: str, handler: JobHandler) -> None:
         if kind in self._handlers:
@@ -59,6 +60,10 @@ class Scheduler:
     async def run_due(self) -> int:
         """Claims and runs everything due now; returns how many jobs ran."""
         ran = 0
+        if self._stranded:
+            if released := await self._jobs.release_interrupted():
+                log.warning("%d job(s) whose outcome could not be recorded will run again", released)
+            self._stranded = False
         while True:
             batch = await self._jobs.claim_due(self._clock.now())
             if not batch:
@@ -98,6 +103,9 @@ class Scheduler:
                 raise
             except Exception:
                 log.exception("the scheduler loop hit an error; carrying on")
+                # A job claimed before the error (say, its outcome could not be written to a busy database) would
+                # stay 'running' and never come round again; no other loop runs jobs, so the next round releases it.
+                self._stranded = True
                 delay = self._idle_seconds
             self._wake.clear()
             sleeper = asyncio.create_task(self._clock.sleep(delay))
