@@ -206,3 +206,35 @@ async def test_a_nomination_waits_for_a_held_database_or_is_refused_cleanly(book
     assert [book.title for book in await bookclub.store.books.list_all(guild.id)] == ["Hamnet"]
     again = await text_of(bookclub, "Bob", "nominate", title="Piranesi", author="Susanna Clarke")
     assert again.startswith("You nominated **Piranesi** by Susanna Clarke. (1 of your")
+
+
+async def test_a_database_held_while_a_feed_is_polled_does_not_stop_its_polling(bookclub: Any, blogs: Any) -> None:
+    good, _ = blogs
+    guild = bookclub.double.guild_a
+    reviews = guild.channel("reviews")
+    await text_of(bookclub, "Mod", "config channels", reviews=reviews, announcements=guild.channel("announcements"))
+    good.publish("Piranesi by Susanna Clarke")
+    await text_of(bookclub, "Mod", "config feed-add", url=good.feed_url)
+    assert await bookclub.double.wait_until(lambda: len(bookclub.double.bot_messages(reviews)) == 1, 5.0)
+
+    await bookclub.store.db.conn.execute("PRAGMA busy_timeout = 200")
+    other = sqlite3.connect(bookclub.settings.database_path, isolation_level=None, check_same_thread=False)
+    try:
+        # The lock is taken while the feed answers slowly, so the poll cannot record what it found, nor its failure.
+        good.fail(delay=0.5, times=1)
+        asked = len(good.requests)
+        bookclub.clock.advance(POLL_EVERY + timedelta(minutes=1))
+        assert await bookclub.double.wait_until(lambda: len(good.requests) > asked, 5.0)
+        await asyncio.to_thread(other.execute, "BEGIN IMMEDIATE")
+        await asyncio.sleep(1.5)
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+
+    good.publish("Beloved by Toni Morrison")
+    for _ in range(3):
+        bookclub.clock.advance(POLL_EVERY + timedelta(minutes=1))
+        await asyncio.sleep(0.3)
+    assert await bookclub.double.wait_until(lambda: len(bookclub.double.bot_messages(reviews)) == 2, 5.0)
+    titles = [message.embeds[0]["title"] for message in bookclub.double.bot_messages(reviews)]
+    assert titles == ["Piranesi by Susanna Clarke", "Beloved by Toni Morrison"]
