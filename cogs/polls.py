@@ -648,6 +648,21 @@ class PollsCog(commands.Cog, name=COG_NAME):
     async def announce(self, poll: Poll) -> Poll:
         config = await self.bot.store.config.get(poll.guild_id)
         channel_id = config.announcements_channel_id or poll.channel_id
+        try:
+            posted = await self.post_result(channel_id, poll)
+        except (discord.Forbidden, discord.NotFound) as error:
+            problem = f"I could not post this result in <#{channel_id}>: {error.text or error.status}"
+            if channel_id == poll.channel_id:
+                raise PermanentJobError(problem) from error
+            # Retrying cannot help until a moderator acts: the result goes to the poll's own channel, saying why.
+            log.warning("guild %d: poll %d's result goes to its own channel: %s", poll.guild_id, poll.id, problem)
+            channel_id = poll.channel_id
+            posted = await self.post_result(channel_id, poll, f"{problem}. Moderators, please check my permissions.")
+        await self.bot.store.polls.mark_announced(poll.guild_id, poll.id, channel_id, posted.id)
+        return poll.model_copy(update={"announcement_channel_id": channel_id, "announcement_message_id": posted.id})
+
+    async def post_result(self, channel_id: int, poll: Poll, note: str | None = None) -> discord.Message:
+        """The result in this channel: an earlier run's post if there is one, else a new one."""
         channel = self.bot.get_partial_messageable(channel_id, guild_id=poll.guild_id)
         posted = await self.earlier_announcement(channel, poll)
         if posted is None:
@@ -655,10 +670,9 @@ class PollsCog(commands.Cog, name=COG_NAME):
             files = await self.chart_files(poll)
             for file in files:
                 embed.set_image(url=f"attachment://{file.filename}")
-            posted = await channel.send(embed=embed, files=files, allowed_mentions=NO_PINGS)
+            posted = await channel.send(note, embed=embed, files=files, allowed_mentions=NO_PINGS)
             log.info("announced poll %d in guild %d", poll.id, poll.guild_id)
-        await self.bot.store.polls.mark_announced(poll.guild_id, poll.id, channel_id, posted.id)
-        return poll.model_copy(update={"announcement_channel_id": channel_id, "announcement_message_id": posted.id})
+        return posted
 
     async def earlier_announcement(self, channel: discord.PartialMessageable, poll: Poll) -> discord.Message | None:
         """This poll's announcement if an earlier run posted it and then stopped before recording it."""
