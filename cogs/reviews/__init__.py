@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,7 @@ from bot.store.config import Feed, GuildConfig
 from bot.store.jobs import Job
 from bot.store.reviews import Review
 from cogs._shared.checks import moderator_check
-from cogs._shared.replies import COLOUR, NO_PINGS, guild_of, reply
+from cogs._shared.replies import COLOUR, NO_PINGS, guild_of, reply, user_message
 from cogs.reviews.announcer import Announcer, ChannelUnavailable, review_messages
 from cogs.reviews.blogs import FeedPoller
 from cogs.reviews.books import club_book
@@ -236,11 +237,23 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
             )
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        book = await club_book(self.bot, guild.id, title, author)
-        review = await self.bot.store.reviews.queue_review(
-            guild.id, book.id, member_id=interaction.user.id, reviewer_name=interaction.user.display_name,
-            rating=rating, body=draft.body.strip(), spoilers=draft.spoilers.strip() or None, now=self.bot.clock.now(),
-        )
+        try:
+            book = await club_book(self.bot, guild.id, title, author)
+            review = await self.bot.store.reviews.queue_review(
+                guild.id, book.id, member_id=interaction.user.id, reviewer_name=interaction.user.display_name,
+                rating=rating, body=draft.body.strip(), spoilers=draft.spoilers.strip() or None,
+                now=self.bot.clock.now(),
+            )
+        except sqlite3.OperationalError as error:
+            # A busy database must not cost the member a long review typed into the modal.
+            message = user_message(error)
+            if message is None:
+                raise
+            await interaction.followup.send(
+                f"{message}\nYour text is still there: press the button to send it again.",
+                view=FixDraftView(draft, self.submit, interaction.user.id), ephemeral=True, allowed_mentions=NO_PINGS,
+            )
+            return
         config = await self.bot.store.config.get(guild.id)
         if not config.has_schedule:
             await self.post_soon(guild.id, f"review:{review.id}")
