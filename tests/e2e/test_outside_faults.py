@@ -238,3 +238,32 @@ async def test_a_database_held_while_a_feed_is_polled_does_not_stop_its_polling(
     assert await bookclub.double.wait_until(lambda: len(bookclub.double.bot_messages(reviews)) == 2, 5.0)
     titles = [message.embeds[0]["title"] for message in bookclub.double.bot_messages(reviews)]
     assert titles == ["Piranesi by Susanna Clarke", "Beloved by Toni Morrison"]
+
+
+async def test_a_review_refused_by_a_held_database_keeps_its_text_for_a_resend(bookclub: Any) -> None:
+    guild = bookclub.double.guild_a
+    bob = guild.member("Bob")
+    reviews = guild.channel("reviews")
+    await text_of(bookclub, "Mod", "config channels", reviews=reviews, announcements=guild.channel("announcements"))
+    body = " ".join(["Klara watches the Sun."] * 150)
+    opened = await bookclub.double.slash(guild, bob, "review write", timeout=5.0)
+    values = {"Title": "Klara and the Sun", "Author": "Kazuo Ishiguro", "Rating (1–5)": "4", "Review": body}
+    await bookclub.store.db.conn.execute("PRAGMA busy_timeout = 200")
+    other = sqlite3.connect(bookclub.settings.database_path, isolation_level=None, check_same_thread=False)
+    try:
+        await asyncio.to_thread(other.execute, "BEGIN IMMEDIATE")
+        submitted = await bookclub.double.submit_modal(opened, values, timeout=5.0)
+        answer = await submitted.reply(timeout=10.0)
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    assert answer.ephemeral and answer.text().startswith(BUSY)
+    assert await bookclub.store.reviews.queued(guild.id) == []
+
+    fix = await bookclub.double.press_button(answer, "Fix and resend", bob)
+    kept = {field.get("label"): field.get("value") for row in fix.modal["components"] for field in row["components"]}
+    assert kept["Review"] == body and kept["Title"] == "Klara and the Sun"
+    resent = await bookclub.double.submit_modal(fix, values, timeout=5.0)
+    assert "Saved." in (await resent.reply(timeout=10.0)).text()
+    assert await bookclub.double.wait_until(lambda: len(bookclub.double.bot_messages(reviews)) == 1, 5.0)
+    assert "Klara and the Sun by Kazuo Ishiguro" in bookclub.double.bot_messages(reviews)[0].text()
