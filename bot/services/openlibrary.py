@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -110,7 +111,7 @@ class OpenLibraryCatalogue:
         if result is None:
             return None
         works = [doc.work() for doc in result.docs if any(_same_author(author, name) for name in doc.author_name)]
-        await self._cache.put(query, [work.model_dump() for work in works], now=self._clock.now())
+        await self._remember(query, [work.model_dump() for work in works])
         return works
 
     async def find_title(self, title: str, author: str = "") -> CatalogueWork | None:
@@ -134,8 +135,15 @@ class OpenLibraryCatalogue:
              and (not author.strip() or any(_same_author(author, name) for name in doc.author_name))),
             None,
         )
-        await self._cache.put(query, {"work": found.model_dump() if found else None}, now=self._clock.now())
+        await self._remember(query, {"work": found.model_dump() if found else None})
         return found
+
+    async def _remember(self, query: str, payload: Any) -> None:
+        try:
+            await self._cache.put(query, payload, now=self._clock.now())
+        except sqlite3.OperationalError as error:
+            # Only a cache: a database held by another program must not cost the member the answer.
+            log.warning("could not cache the Open Library answer for %r: %s", query[:100], error)
 
     async def _search(self, params: dict[str, str]) -> _SearchResult | None:
         now = self._clock.now()
