@@ -267,3 +267,19 @@ async def test_a_review_refused_by_a_held_database_keeps_its_text_for_a_resend(b
     assert "Saved." in (await resent.reply(timeout=10.0)).text()
     assert await bookclub.double.wait_until(lambda: len(bookclub.double.bot_messages(reviews)) == 1, 5.0)
     assert "Klara and the Sun by Kazuo Ishiguro" in bookclub.double.bot_messages(reviews)[0].text()
+
+
+async def test_a_question_is_answered_while_the_database_is_held(bookclub: Any, openlibrary: OddOpenLibrary) -> None:
+    await text_of(bookclub, "Mod", "club add", title="Never Let Me Go", author="Kazuo Ishiguro",
+                  started="2026-01-05", finished="2026-02-01")
+    await bookclub.store.db.conn.execute("PRAGMA busy_timeout = 200")
+    other = sqlite3.connect(bookclub.settings.database_path, isolation_level=None, check_same_thread=False)
+    try:
+        await asyncio.to_thread(other.execute, "BEGIN IMMEDIATE")
+        asked = await run(bookclub, "Carol", "ask", question=QUESTION)
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    answer = asked.text()
+    assert not asked.ephemeral and "**Never Let Me Go**" in answer
+    assert "Not read by the club yet:" in answer and "**The Buried Giant** (2015)" in answer
