@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -44,6 +45,21 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 8.0)
     while not await check():
         assert asyncio.get_running_loop().time() < deadline, "the bot did not get there"
         await asyncio.sleep(0.02)
+
+
+@asynccontextmanager
+async def held_database(bookclub: Any, *, bot_waits_ms: int | None = None) -> AsyncIterator[sqlite3.Connection]:
+    """Another program holding the bot's database for writing; `bot_waits_ms` shortens the bot's busy timeout."""
+    if bot_waits_ms is not None:
+        await bookclub.store.db.conn.execute(f"PRAGMA busy_timeout = {bot_waits_ms}")
+    other = sqlite3.connect(bookclub.settings.database_path, isolation_level=None, check_same_thread=False)
+    try:
+        # Off the event loop: waiting here for a write the bot is finishing must not stop the bot finishing it.
+        await asyncio.to_thread(other.execute, "BEGIN IMMEDIATE")
+        yield other
+    finally:
+        # Closing rolls the other program's transaction back.
+        other.close()
 
 
 # -- Open Library -----------------------------------------------------------------------------------------------
@@ -181,26 +197,15 @@ async def test_a_failing_feed_keeps_its_place_loses_nothing_and_is_reported_once
 
 async def test_a_nomination_waits_for_a_held_database_or_is_refused_cleanly(bookclub: Any) -> None:
     guild = bookclub.double.guild_a
-    other = sqlite3.connect(bookclub.settings.database_path, isolation_level=None, check_same_thread=False)
-
-    async def hold() -> None:
-        # Off the event loop: waiting here for a write the bot is finishing must not stop the bot finishing it.
-        await asyncio.to_thread(other.execute, "BEGIN IMMEDIATE")
-
-    try:
-        await hold()
+    async with held_database(bookclub) as other:
         asyncio.get_running_loop().call_later(0.3, other.execute, "ROLLBACK")
         assert (await text_of(bookclub, "Alice", "nominate", title="Hamnet", author="Maggie Farrell")).startswith(
             "You nominated **Hamnet** by Maggie Farrell.")
 
-        # Held for longer than the bot waits (shortened here from its 2 s): one clear line, nothing written.
-        await bookclub.store.db.conn.execute("PRAGMA busy_timeout = 200")
-        await hold()
+    # Held for longer than the bot waits (shortened here from its 2 s): one clear line, nothing written.
+    async with held_database(bookclub, bot_waits_ms=200):
         refused = await run(bookclub, "Bob", "nominate", title="Piranesi", author="Susanna Clarke")
-        assert refused.ephemeral and refused.text() == BUSY
-        other.execute("ROLLBACK")
-    finally:
-        other.close()
+    assert refused.ephemeral and refused.text() == BUSY
     nominations = await bookclub.store.polls.nominations(guild.id)
     assert [nomination.book.title for nomination in nominations] == ["Hamnet"]
     assert [book.title for book in await bookclub.store.books.list_all(guild.id)] == ["Hamnet"]
@@ -217,19 +222,13 @@ async def test_a_database_held_while_a_feed_is_polled_does_not_stop_its_polling(
     await text_of(bookclub, "Mod", "config feed-add", url=good.feed_url)
     assert await bookclub.double.wait_until(lambda: len(bookclub.double.bot_messages(reviews)) == 1, 5.0)
 
-    await bookclub.store.db.conn.execute("PRAGMA busy_timeout = 200")
-    other = sqlite3.connect(bookclub.settings.database_path, isolation_level=None, check_same_thread=False)
-    try:
-        # The lock is taken while the feed answers slowly, so the poll cannot record what it found, nor its failure.
-        good.fail(delay=0.5, times=1)
-        asked = len(good.requests)
-        bookclub.clock.advance(POLL_EVERY + timedelta(minutes=1))
-        assert await bookclub.double.wait_until(lambda: len(good.requests) > asked, 5.0)
-        await asyncio.to_thread(other.execute, "BEGIN IMMEDIATE")
+    # The lock is taken while the feed answers slowly, so the poll can record neither what it found nor its failure.
+    good.fail(delay=0.5, times=1)
+    asked = len(good.requests)
+    bookclub.clock.advance(POLL_EVERY + timedelta(minutes=1))
+    assert await bookclub.double.wait_until(lambda: len(good.requests) > asked, 5.0)
+    async with held_database(bookclub, bot_waits_ms=200):
         await asyncio.sleep(1.5)
-        other.execute("ROLLBACK")
-    finally:
-        other.close()
 
     good.publish("Beloved by Toni Morrison")
     for _ in range(3):
@@ -248,15 +247,9 @@ async def test_a_review_refused_by_a_held_database_keeps_its_text_for_a_resend(b
     body = " ".join(["Klara watches the Sun."] * 150)
     opened = await bookclub.double.slash(guild, bob, "review write", timeout=5.0)
     values = {"Title": "Klara and the Sun", "Author": "Kazuo Ishiguro", "Rating (1–5)": "4", "Review": body}
-    await bookclub.store.db.conn.execute("PRAGMA busy_timeout = 200")
-    other = sqlite3.connect(bookclub.settings.database_path, isolation_level=None, check_same_thread=False)
-    try:
-        await asyncio.to_thread(other.execute, "BEGIN IMMEDIATE")
+    async with held_database(bookclub, bot_waits_ms=200):
         submitted = await bookclub.double.submit_modal(opened, values, timeout=5.0)
         answer = await submitted.reply(timeout=10.0)
-        other.execute("ROLLBACK")
-    finally:
-        other.close()
     assert answer.ephemeral and answer.text().startswith(BUSY)
     assert await bookclub.store.reviews.queued(guild.id) == []
 
@@ -272,14 +265,8 @@ async def test_a_review_refused_by_a_held_database_keeps_its_text_for_a_resend(b
 async def test_a_question_is_answered_while_the_database_is_held(bookclub: Any, openlibrary: OddOpenLibrary) -> None:
     await text_of(bookclub, "Mod", "club add", title="Never Let Me Go", author="Kazuo Ishiguro",
                   started="2026-01-05", finished="2026-02-01")
-    await bookclub.store.db.conn.execute("PRAGMA busy_timeout = 200")
-    other = sqlite3.connect(bookclub.settings.database_path, isolation_level=None, check_same_thread=False)
-    try:
-        await asyncio.to_thread(other.execute, "BEGIN IMMEDIATE")
+    async with held_database(bookclub, bot_waits_ms=200):
         asked = await run(bookclub, "Carol", "ask", question=QUESTION)
-        other.execute("ROLLBACK")
-    finally:
-        other.close()
     answer = asked.text()
     assert not asked.ephemeral and "**Never Let Me Go**" in answer
     assert "Not read by the club yet:" in answer and "**The Buried Giant** (2015)" in answer
