@@ -449,11 +449,14 @@ class PollsCog(commands.Cog, name=COG_NAME):
         key = str(running.id)
         try:
             poll = await self.finish(guild.id, running.id)
-        except Exception:
+        except Exception as error:
             # The scheduled close takes over, soon rather than at the original time.
             await self.bot.store.jobs.schedule(guild.id, POLL_CLOSE, key,
                                                self.bot.clock.now() + RETRY_AFTER_FAILED_CLOSE)
             self.bot.scheduler.wake()
+            if isinstance(error, PermanentJobError):
+                raise UserError(f"Poll #{running.id} is closed and `/poll results` shows its result, but {error}. "
+                                "Please check my permissions there.") from error
             raise
         await self.bot.store.jobs.cancel(guild.id, POLL_CLOSE, key)
         where = f"<#{poll.announcement_channel_id}>" if poll.announcement_channel_id else "the announcements"
@@ -651,7 +654,7 @@ class PollsCog(commands.Cog, name=COG_NAME):
         try:
             posted = await self.post_result(channel_id, poll)
         except (discord.Forbidden, discord.NotFound) as error:
-            problem = f"I could not post this result in <#{channel_id}>: {error.text or error.status}"
+            problem = f"I could not post the result in <#{channel_id}>: {error.text or error.status}"
             if channel_id == poll.channel_id:
                 raise PermanentJobError(problem) from error
             # Retrying cannot help until a moderator acts: the result goes to the poll's own channel, saying why.
