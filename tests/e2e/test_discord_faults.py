@@ -186,7 +186,7 @@ async def test_a_locked_announcements_channel_still_records_the_winner_and_tells
     await pass_time(bookclub, timedelta(hours=1), 8)
     await asyncio.sleep(QUIET)
     announcements = guild.channel("announcements")
-    assert notice.content.startswith(f"I could not post this result in <#{announcements.id}>: Missing Permissions")
+    assert notice.content.startswith(f"I could not post the result in <#{announcements.id}>: Missing Permissions")
     assert notice.embeds[0]["title"] == "Next read: Hamnet"
     assert len([m for m in posts(bookclub, "polls") if "Next read" in m.text()]) == 1
     assert posts(bookclub, "announcements") == []
@@ -194,6 +194,27 @@ async def test_a_locked_announcements_channel_still_records_the_winner_and_tells
     assert "Hamnet by Maggie O'Farrell: planned" in await run(bookclub, "Bob", "club history")
     assert "Hamnet" in await run(bookclub, "Carol", "poll results")
     assert double.pings() == []
+
+
+async def test_poll_close_in_a_locked_polls_channel_tells_the_moderator_what_happened_and_keeps_the_winner(
+        bookclub: Any) -> None:
+    double, guild = bookclub.double, bookclub.double.guild_a
+    await run(bookclub, "Mod", "config channels", polls=guild.channel("polls"))
+    for member, title, author in (("Alice", "Piranesi", "Susanna Clarke"), ("Bob", "Hamnet", "Maggie O'Farrell")):
+        await run(bookclub, member, "nominate", title=title, author=author)
+    await run(bookclub, "Mod", "poll start", closes_in="1h")
+    [poll_message] = posts(bookclub, "polls")
+    await double.vote_native(poll_message, 1, guild.member("Carol"))
+    double.set_overwrite(guild.channel("polls"), guild.role("Bookclub"), deny=LOCKED)
+
+    answer = await run(bookclub, "Mod", "poll close")
+    polls = guild.channel("polls")
+    assert answer.startswith("Poll #1 is closed and /poll results shows its result, but I could not post the result "
+                             f"in <#{polls.id}>: Missing Permissions.")
+    await pass_time(bookclub, timedelta(hours=1), 6)
+    assert len([r for r in double.find_requests("POST", rf"/channels/{polls.id}/messages$") if r.status == 403]) <= 2
+    assert "Piranesi by Susanna Clarke: planned" in await run(bookclub, "Bob", "club history")
+    assert "Next read: Piranesi" in await run(bookclub, "Alice", "poll results")
 
 
 @pytest.mark.parametrize("message_content", [True])
