@@ -89,13 +89,17 @@ class Reposter:
             await message.delete()
         except discord.NotFound:
             log.info("message %s was deleted by someone else meanwhile", message.id)
-        except discord.Forbidden:
-            # The permission went away meanwhile: take the copies down rather than show the text twice.
+        except discord.HTTPException as error:
+            # The permission went away meanwhile, or Discord failed: take the copies down rather than show the
+            # text twice.
             for copy in posted:
                 with contextlib.suppress(discord.HTTPException):
                     await copy.delete()
-            raise UserError(f"Discord refused to let me delete the message in {channel.mention}; nothing was "
-                            "changed.") from None
+            if isinstance(error, discord.Forbidden):
+                raise UserError(f"Discord refused to let me delete the message in {channel.mention}; nothing was "
+                                "changed.") from None
+            raise UserError(f"Discord had a problem ({error.status}) deleting the message in {channel.mention}; "
+                            "nothing was changed. Try again in a moment.") from None
         return posted
 
     async def _post_as_author(self, webhook: discord.Webhook, parent: discord.TextChannel,
