@@ -217,6 +217,24 @@ async def test_poll_close_in_a_locked_polls_channel_tells_the_moderator_what_hap
     assert "Next read: Piranesi" in await run(bookclub, "Alice", "poll results")
 
 
+async def test_hide_as_spoiler_that_discord_fails_to_finish_leaves_no_second_copy(bookclub: Any) -> None:
+    double, guild = bookclub.double, bookclub.double.guild_a
+    general = guild.channel("general")
+    message = await double.post_message(general, guild.member("Alice"), "Ruth dies in the end")
+    # The hidden copy goes up, then taking the original down fails with an error discord.py does not retry.
+    double.fail_next("DELETE", rf"/channels/{general.id}/messages/{message.id}$", 503, SERVER_ERROR)
+    ix = await double.message_command(guild, guild.member("Alice"), "Hide as spoiler", message)
+    answer = await ix.reply(timeout=10.0)
+    assert answer.ephemeral and "nothing was changed" in answer.text()
+    assert not message.deleted
+    assert [m.content for m in double.messages(general)] == ["Ruth dies in the end"]
+
+    again = await double.message_command(guild, guild.member("Alice"), "Hide as spoiler", message)
+    assert (await again.reply(timeout=10.0)).text().startswith("Hidden") and message.deleted
+    [repost] = [m for m in double.messages(general) if not m.deleted]
+    assert hidden_text(repost.content) == "Ruth dies in the end"
+
+
 @pytest.mark.parametrize("message_content", [True])
 async def test_a_dropped_gateway_is_resumed_and_a_spoiler_sent_meanwhile_is_still_hidden(bookclub: Any) -> None:
     double, guild = bookclub.double, bookclub.double.guild_a
