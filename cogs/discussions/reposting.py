@@ -26,6 +26,13 @@ _BANNED_IN_NAMES = re.compile("discord|clyde", re.IGNORECASE)
 _RESERVED_NAMES = {"everyone", "here"}
 
 
+async def take_down(posted: list[discord.Message]) -> None:
+    """Deletes the copies already posted, as far as Discord lets it."""
+    for copy in posted:
+        with contextlib.suppress(discord.HTTPException):
+            await copy.delete()
+
+
 def webhook_username(display_name: str) -> str:
     """The member's name as Discord accepts it for a webhook post."""
     name = _BANNED_IN_NAMES.sub(lambda found: found.group()[0] + "\u200b" + found.group()[1:], display_name).strip()
@@ -81,10 +88,16 @@ class Reposter:
             header = f"{header} · from {escape_markdown(message.author.display_name)}"
         files = [await attachment.to_file(spoiler=True) for attachment in message.attachments]
         parts = hide(message.content, header=header) if message.content else [header]
-        if webhook is not None:
-            posted = await self._post_as_author(webhook, parent, channel, message.author, parts, files)
-        else:
-            posted = await self._post_as_bot(channel, parts, files)
+        posted: list[discord.Message] = []
+        try:
+            if webhook is not None:
+                await self._post_as_author(webhook, parent, channel, message.author, parts, files, posted)
+            else:
+                await self._post_as_bot(channel, parts, files, posted)
+        except discord.HTTPException:
+            # A long message half reposted: the original stays, so the parts already up would show it twice.
+            await take_down(posted)
+            raise
         try:
             await message.delete()
         except discord.NotFound:
@@ -92,9 +105,7 @@ class Reposter:
         except discord.HTTPException as error:
             # The permission went away meanwhile, or Discord failed: take the copies down rather than show the
             # text twice.
-            for copy in posted:
-                with contextlib.suppress(discord.HTTPException):
-                    await copy.delete()
+            await take_down(posted)
             if isinstance(error, discord.Forbidden):
                 raise UserError(f"Discord refused to let me delete the message in {channel.mention}; nothing was "
                                 "changed.") from None
@@ -104,10 +115,10 @@ class Reposter:
 
     async def _post_as_author(self, webhook: discord.Webhook, parent: discord.TextChannel,
                               channel: discord.TextChannel | discord.Thread, author: discord.abc.User,
-                              parts: list[str], files: list[discord.File]) -> list[discord.Message]:
+                              parts: list[str], files: list[discord.File], posted: list[discord.Message]) -> None:
+        """Posts the parts under the author's name, adding each to `posted` as it goes up."""
         username = webhook_username(author.display_name)
         avatar = author.display_avatar.url
-        posted: list[discord.Message] = []
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
             for attempt in range(2):
@@ -124,15 +135,13 @@ class Reposter:
                         raise
                     await self.forget_webhook(parent, webhook)
                     webhook = await self.webhook_for(parent)
-        return posted
 
     async def _post_as_bot(self, channel: discord.TextChannel | discord.Thread, parts: list[str],
-                           files: list[discord.File]) -> list[discord.Message]:
-        posted = []
+                           files: list[discord.File], posted: list[discord.Message]) -> None:
+        """Posts the parts as the bot, adding each to `posted` as it goes up."""
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
             posted.append(await channel.send(part, allowed_mentions=NO_PINGS, files=files if last else []))
-        return posted
 
     async def is_own_post(self, message: discord.Message) -> bool:
         """Whether the bot posted the message, itself or through the channel's re-posting webhook."""
