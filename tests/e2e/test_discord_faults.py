@@ -235,6 +235,23 @@ async def test_hide_as_spoiler_that_discord_fails_to_finish_leaves_no_second_cop
     assert hidden_text(repost.content) == "Ruth dies in the end"
 
 
+async def test_a_long_message_hidden_half_way_when_discord_refuses_leaves_no_partial_copy(bookclub: Any) -> None:
+    double, guild = bookclub.double, bookclub.double.guild_a
+    general = guild.channel("general")
+    text = "||Tommy|| `shouts` " * 105
+    message = await double.post_message(general, guild.member("Alice"), text[:2000])
+    first_part = double.hold("POST", r"/webhooks/\d+/[^/]+$")
+    ix = await double.message_command(guild, guild.member("Alice"), "Hide as spoiler", message)
+    await first_part.wait_hit()
+    # A moderator deletes the webhook between the two parts (discord.py retries a webhook's 5xx itself).
+    double.fail_next("POST", r"/webhooks/\d+/[^/]+$", 404, {"message": "Unknown Webhook", "code": 10015})
+    first_part.release()
+    answer = await ix.reply(timeout=10.0)
+    assert answer.ephemeral and not answer.text().startswith("Hidden")
+    assert not message.deleted
+    assert [m.content for m in double.messages(general) if not m.deleted] == [text[:2000]]
+
+
 @pytest.mark.parametrize("message_content", [True])
 async def test_a_dropped_gateway_is_resumed_and_a_spoiler_sent_meanwhile_is_still_hidden(bookclub: Any) -> None:
     double, guild = bookclub.double, bookclub.double.guild_a
