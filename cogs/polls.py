@@ -11,6 +11,7 @@ import asyncio
 import io
 import logging
 import re
+import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -412,7 +413,13 @@ class PollsCog(commands.Cog, name=COG_NAME):
             log.warning("could not post poll %d in guild %d: %s", poll.id, guild.id, error)
             raise UserError(f"Discord refused the poll message in {channel.mention} ({error.text or error.status}); "
                             "nothing was started.") from error
-        await self.bot.store.polls.set_message(guild.id, poll.id, message.id)
+        try:
+            await self.bot.store.polls.set_message(guild.id, poll.id, message.id)
+        except sqlite3.OperationalError as error:
+            # The poll is up on Discord and its close is scheduled: the close finds the message in the channel, so
+            # telling the moderator that nothing changed would be untrue (and a second /poll start would be refused).
+            log.warning("poll %d in guild %d: could not record its message %d: %s", poll.id, guild.id, message.id,
+                        error)
         lines = [f"Poll #{poll.id} is up in {channel.mention} with {len(poll.candidates)} books; it closes "
                  f"{discord.utils.format_dt(poll.closes_at, 'F')} (in {format_duration(duration)})."]
         announcements = guild.get_channel(config.announcements_channel_id or channel.id)
