@@ -81,6 +81,10 @@ def user_message(error: BaseException) -> str | None:
         return f"That isn't a valid value: {discord.utils.escape_mentions(str(error.value))[:100]}."
     if isinstance(error, app_commands.CheckFailure):
         return "You can't use that here."
+    if isinstance(error, discord.DiscordServerError):
+        # Discord's own outage, not a bug: the member can simply try again.
+        log.warning("Discord failed under a command: %s", error)
+        return f"Discord had a problem ({error.status}) and I could not finish. Try again in a moment."
     if isinstance(error, discord.Forbidden):
         return "Discord refused: I'm missing a permission for that here (Send Messages, Embed Links or Manage Threads)."
     if isinstance(error, sqlite3.OperationalError) and str(error).startswith(BUSY_ERRORS):
