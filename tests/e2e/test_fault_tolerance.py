@@ -171,16 +171,18 @@ async def _failed_once(bookclub: Any) -> bool:
 async def test_a_database_held_by_another_program_delays_or_refuses_a_write_cleanly(bookclub: Any) -> None:
     guild = bookclub.double.guild_a
     await run(bookclub, "Mod", "club add", title="Hamnet", author="Maggie O'Farrell", started="2026-01-01")
-    other = sqlite3.connect(bookclub.settings.database_path, isolation_level=None)
+    other = sqlite3.connect(bookclub.settings.database_path, isolation_level=None, check_same_thread=False)
     try:
         # Held for a moment: the write waits for it and goes through.
-        other.execute("BEGIN IMMEDIATE")
+        # Off the event loop, so a write the bot is finishing can finish.
+        await asyncio.to_thread(other.execute, "BEGIN IMMEDIATE")
         asyncio.get_running_loop().call_later(0.3, other.execute, "ROLLBACK")
         assert "You rated **Hamnet** 4★" in await run(bookclub, "Alice", "rate", book="Hamnet", stars=4)
 
         # Held for longer than the bot waits (shortened here from its 2 s): a clear line, nothing written.
         await bookclub.store.db.conn.execute("PRAGMA busy_timeout = 200")
-        other.execute("BEGIN IMMEDIATE")
+        # Off the event loop, so a write the bot is finishing can finish.
+        await asyncio.to_thread(other.execute, "BEGIN IMMEDIATE")
         ix = await bookclub.double.slash(guild, guild.member("Bob"), "rate", book="Hamnet", stars=2)
         answer = await ix.reply()
         assert answer.ephemeral and answer.text() == BUSY
