@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import sqlite3
 from typing import TYPE_CHECKING
 
 import discord
@@ -27,7 +28,7 @@ from bot.errors import NotAllowed, NotConfigured, UserError
 from bot.store.books import Book, BookRepository
 from bot.store.discussions import Discussion
 from cogs._shared.checks import is_moderator, moderator_check
-from cogs._shared.replies import NO_PINGS, PERMISSION_NAMES, guild_of, reply
+from cogs._shared.replies import NO_PINGS, PERMISSION_NAMES, guild_of, reply, user_message
 from cogs.discussions.reposting import Reposter, parent_channel
 
 if TYPE_CHECKING:
@@ -287,8 +288,18 @@ class DiscussionsCog(commands.Cog):
                             f"sections are {names}.")
         await interaction.response.defer(ephemeral=True, thinking=True)
         opened, gone = await self.add_to_threads(guild, interaction.user, discussion, index + 1)
-        change = await self.bot.store.discussions.record_progress(guild.id, discussion.id, interaction.user.id,
-                                                                  index + 1, self.bot.clock.now())
+        try:
+            change = await self.bot.store.discussions.record_progress(guild.id, discussion.id, interaction.user.id,
+                                                                      index + 1, self.bot.clock.now())
+        except sqlite3.OperationalError as error:
+            # The member is in the threads already: "nothing was changed" would be untrue.
+            if user_message(error) is None:
+                raise
+            threads = " ".join(thread_mention(t) for t in opened)
+            await reply(interaction, f"You're in the section threads up to **{md(discussion.sections[index].name)}** "
+                                     f"{threads}, but the club's records are busy, so your progress isn't saved yet. "
+                                     "Run `/progress` again in a moment.")
+            return
         if change is None:
             raise UserError("That discussion was just removed.")
         chosen = discussion.sections[index]
