@@ -274,6 +274,44 @@ async def test_discord_failing_halfway_through_discuss_start_leaves_no_threads_a
     assert len(double.threads(discussions)) == 4
 
 
+
+async def test_progress_while_the_database_is_held_says_what_it_did_and_a_retry_records_it(bookclub: Any) -> None:
+    double, guild = bookclub.double, bookclub.double.guild_a
+    discussions = guild.channel("discussions")
+    await text(bookclub, "Mod", "config channels", discussions=discussions)
+    await text(bookclub, "Mod", "discuss start", book="Never Let Me Go by Kazuo Ishiguro", sections="Part 1, Part 2")
+    part_1 = next(t for t in double.threads(discussions) if t.name.endswith("Part 1"))
+    alice = guild.member("Alice")
+    held_add = double.hold("PUT", rf"/channels/{part_1.id}/thread-members/{alice.id}$")
+    ix = await double.slash(guild, alice, "progress", timeout=5.0, section="Part 1")
+    await held_add.wait_hit()
+    async with database_held(bookclub):
+        held_add.release()
+        answer = await ix.reply(timeout=10.0)
+    assert answer.ephemeral and alice in double.thread_members(part_1)
+    assert "nothing was changed" not in answer.text(), "the member was added: saying nothing changed is untrue"
+    assert "/progress" in answer.text() and "again" in answer.text()
+    assert "not recorded yet" in await text(bookclub, "Alice", "progress")
+
+    again = await text(bookclub, "Alice", "progress", section="Part 1")
+    assert again.startswith("Recorded: you've read up to **Part 1** of **Never Let Me Go**")
+    assert "not recorded yet" not in await text(bookclub, "Alice", "progress")
+
+
+async def test_poll_close_while_the_database_is_held_is_refused_cleanly_and_a_retry_announces_once(
+        bookclub: Any) -> None:
+    await open_poll(bookclub)
+    async with database_held(bookclub):
+        refused = await run(bookclub, "Mod", "poll close")
+        assert refused.ephemeral and refused.text().startswith("The club's records are busy")
+    closed = await text(bookclub, "Mod", "poll close")
+    assert "the winner is **Hamnet**" in closed
+    await pass_time(bookclub, timedelta(hours=1), 3)
+    await asyncio.sleep(QUIET)
+    [result] = posts(bookclub, "announcements")
+    assert "Next read: Hamnet" in result.text()
+    assert "No poll is running." in await text(bookclub, "Mod", "poll close")
+
 async def _answered(bookclub: Any, count: int) -> bool:
     return len(post_statuses(bookclub, "reviews")) >= count and all(post_statuses(bookclub, "reviews"))
 
