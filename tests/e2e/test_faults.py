@@ -248,6 +248,32 @@ async def test_a_poll_posted_just_before_the_database_is_held_is_reported_as_up_
     assert len([post for post in posts(bookclub, "polls") if post.content.startswith("Vote for")]) == 1
 
 
+
+async def test_a_ranked_ballot_refused_by_a_held_database_can_be_submitted_again_and_counts_once(
+        bookclub: Any) -> None:
+    double, guild = bookclub.double, bookclub.double.guild_a
+    alice = guild.member("Alice")
+    await text(bookclub, "Mod", "config channels", polls=guild.channel("polls"),
+               announcements=guild.channel("announcements"))
+    await text(bookclub, "Alice", "nominate", title="Piranesi", author="Susanna Clarke")
+    await text(bookclub, "Bob", "nominate", title="Hamnet", author="Maggie O'Farrell")
+    await text(bookclub, "Mod", "poll start", closes_in="1h", mode="ranked")
+    [poll_message] = posts(bookclub, "polls")
+    ballot = await (await double.press_button(poll_message, "Vote", alice)).reply()
+    for choice in ("Hamnet by Maggie O'Farrell", "Piranesi by Susanna Clarke"):
+        menu = next(c for c in ballot.components_flat() if c.get("type") == 3)
+        await double.select(ballot, menu["custom_id"], [choice], alice)
+    async with database_held(bookclub):
+        refused = await (await double.press_button(ballot, "Submit ballot", alice)).reply()
+        assert refused.ephemeral and refused.text() == BUSY
+    assert await bookclub.store.polls.ballot_count(guild.id, 1) == 0
+
+    # The ballot keeps the ranking in its buttons: the same Submit works once the database is free.
+    await double.press_button(ballot, "Submit ballot", alice)
+    assert shown_text(ballot.text()).startswith("Your ballot is in:\n1. Hamnet by Maggie O'Farrell\n2. Piranesi")
+    assert await bookclub.store.polls.ballot_count(guild.id, 1) == 1
+    assert "the winner is **Hamnet**" in await text(bookclub, "Mod", "poll close")
+
 # -- discussions ----------------------------------------------------------------------------------------------
 
 
@@ -311,6 +337,26 @@ async def test_poll_close_while_the_database_is_held_is_refused_cleanly_and_a_re
     [result] = posts(bookclub, "announcements")
     assert "Next read: Hamnet" in result.text()
     assert "No poll is running." in await text(bookclub, "Mod", "poll close")
+
+
+async def test_a_rate_limit_halfway_through_discuss_start_is_waited_out_and_every_thread_made_once(
+        bookclub: Any) -> None:
+    double, guild = bookclub.double, bookclub.double.guild_a
+    discussions = guild.channel("discussions")
+    await text(bookclub, "Mod", "config channels", discussions=discussions)
+    threads = rf"/channels/{discussions.id}/threads$"
+    # Discord limits thread creation tightly: a 429 in the middle of a book's threads is the usual case.
+    first = double.hold("POST", threads)
+    ix = await double.slash(guild, guild.member("Mod"), "discuss start", timeout=5.0,
+                            book="Never Let Me Go by Kazuo Ishiguro", sections="Part 1, Part 2, Part 3")
+    await first.wait_hit()
+    limited = double.fail_next("POST", threads, 429, RATE_LIMITED)
+    first.release()
+    answer = await ix.reply(timeout=10.0)
+    assert answer.text().startswith("Started the discussion of **Never Let Me Go**"), answer.text()
+    assert limited.hits == 1
+    names = sorted(thread.name for thread in double.threads(discussions))
+    assert len(names) == 4 and len(set(names)) == 4 and "spoiler-free" in names[-1]
 
 async def _answered(bookclub: Any, count: int) -> bool:
     return len(post_statuses(bookclub, "reviews")) >= count and all(post_statuses(bookclub, "reviews"))
