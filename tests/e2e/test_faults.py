@@ -111,6 +111,8 @@ async def test_discord_refusing_the_post_keeps_every_review_and_tells_the_modera
     await eventually(lambda: _answered(bookclub, 2))
     await pass_time(bookclub, timedelta(hours=1), 6)
     assert refused.hits == 2 and post_statuses(bookclub, "reviews") == [403, 403], "not retried in a loop"
+    jobs = await bookclub.store.jobs.list_for_guild(bookclub.double.guild_a.id)
+    assert {(job.kind, job.status) for job in jobs} == {("review_slot", "done")}
     assert [status in ("queued", "announcing") for status in await statuses(bookclub)] == [True, True]
     [notice] = posts(bookclub, "announcements")
     assert "Missing Permissions" in notice.text() and "/review announce-now" in notice.text()
