@@ -22,7 +22,8 @@ class PermanentJobError(Exception):
 
 
 class Scheduler:
-    """Runs due jobs once each; a failing job is retried with backoff and never stops the loop."""
+    """Runs due jobs once each: a guild's in order, guilds side by side, so one guild's slow Discord calls never hold
+    up another's work. A failing job is retried with backoff and never stops the loop."""
 
     MAX_ATTEMPTS = 8
 
@@ -33,6 +34,9 @@ class Scheduler:
         self._idle_seconds = idle_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # One worker per guild with claimed jobs; its guild gets no more claimed until it is done.
+        self._workers: dict[int, asyncio.Task[int]] = {}
+        self._in_flight: set[int] = set()
         self._stranded = False
 
     def register(self, kind: str, handler: JobHandler) -> None:
@@ -56,21 +60,53 @@ class Scheduler:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        workers = list(self._workers.values())
+        for worker in workers:
+            worker.cancel()
+        # Their jobs stay 'running' and are released at the next start, as after a crash.
+        await asyncio.gather(*workers, return_exceptions=True)
 
     async def run_due(self) -> int:
-        """Claims and runs everything due now; returns how many jobs ran."""
+        """Claims and runs everything due now, waiting for it; returns how many jobs ran."""
         ran = 0
+        while await self._dispatch():
+            ran += sum(await asyncio.gather(*self._workers.values()))
+        return ran
+
+    async def _dispatch(self) -> int:
+        """Claims the due jobs of every guild not busy with earlier ones and starts a worker for each such guild."""
         if self._stranded:
-            if released := await self._jobs.release_interrupted():
+            if released := await self._jobs.release_interrupted(still_running=self._in_flight):
                 log.warning("%d job(s) whose outcome could not be recorded will run again", released)
             self._stranded = False
-        while True:
-            batch = await self._jobs.claim_due(self._clock.now())
-            if not batch:
-                return ran
-            for job in batch:
+        batch = await self._jobs.claim_due(self._clock.now(), busy_guilds=set(self._workers))
+        by_guild: dict[int, list[Job]] = {}
+        for job in batch:
+            by_guild.setdefault(job.guild_id, []).append(job)
+            self._in_flight.add(job.id)
+        for guild_id, jobs in by_guild.items():
+            worker = asyncio.create_task(self._work(jobs), name=f"jobs of guild {guild_id}")
+            self._workers[guild_id] = worker
+            worker.add_done_callback(lambda _, guild_id=guild_id: self._worker_done(guild_id))
+        return len(batch)
+
+    def _worker_done(self, guild_id: int) -> None:
+        del self._workers[guild_id]
+        self._wake.set()  # more of the guild's work may have come due meanwhile
+
+    async def _work(self, jobs: list[Job]) -> int:
+        for job in jobs:
+            try:
                 await self._run(job)
-                ran += 1
+            except Exception:
+                # Its outcome could not be written (say, to a busy database): it would stay 'running' and never come
+                # round again, so the next round releases it.
+                log.exception("could not record the outcome of job %s/%s in guild %d", job.kind, job.key,
+                              job.guild_id)
+                self._stranded = True
+            finally:
+                self._in_flight.discard(job.id)
+        return len(jobs)
 
     async def _run(self, job: Job) -> None:
         handler = self._handlers.get(job.kind)
@@ -93,21 +129,19 @@ class Scheduler:
 
     async def _loop(self) -> None:
         while True:
+            # Cleared before looking, so a wake-up that arrives while the table is read is not lost.
+            self._wake.clear()
             try:
-                await self.run_due()
+                await self._dispatch()
                 delay = self._idle_seconds
-                next_due = await self._jobs.next_due_at()
+                next_due = await self._jobs.next_due_at(busy_guilds=set(self._workers))
                 if next_due is not None:
                     delay = max(0.01, min(delay, (next_due - self._clock.now()).total_seconds()))
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("the scheduler loop hit an error; carrying on")
-                # A job claimed before the error (say, its outcome could not be written to a busy database) would
-                # stay 'running' and never come round again; no other loop runs jobs, so the next round releases it.
-                self._stranded = True
                 delay = self._idle_seconds
-            self._wake.clear()
             sleeper = asyncio.create_task(self._clock.sleep(delay))
             waker = asyncio.create_task(self._wake.wait())
             try:

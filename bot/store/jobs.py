@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -72,31 +73,39 @@ class JobRepository:
             )
             return cursor.rowcount > 0
 
-    async def claim_due(self, now: datetime, limit: int = 20) -> list[Job]:
-        """Marks up to `limit` due pending jobs as running and returns them, across all guilds.
+    async def claim_due(self, now: datetime, limit: int = 20, *, busy_guilds: Collection[int] = ()) -> list[Job]:
+        """Marks up to `limit` due pending jobs as running and returns them, across all guilds but `busy_guilds`.
 
         This is the scheduler's view; everything a job does afterwards is scoped by the job's guild.
         """
+        busy = _not_in("guild_id", busy_guilds)
         async with self._db.transaction() as conn:
             cursor = await conn.execute(
-                "UPDATE jobs SET status = 'running', attempts = attempts + 1, claimed_at = ? "
-                "WHERE id IN (SELECT id FROM jobs WHERE status = 'pending' AND due_at <= ? "
+                "UPDATE jobs SET status = 'running', attempts = attempts + 1, claimed_at = ? "  # noqa: S608
+                f"WHERE id IN (SELECT id FROM jobs WHERE status = 'pending' AND due_at <= ?{busy} "
                 "ORDER BY due_at, id LIMIT ?) "
                 "RETURNING *",
-                (to_db_time(now), to_db_time(now), limit),
+                (to_db_time(now), to_db_time(now), *busy_guilds, limit),
             )
             rows = await cursor.fetchall()
             await cursor.close()
         return sorted((_job(row) for row in rows), key=lambda job: (job.due_at, job.id))
 
-    async def next_due_at(self) -> datetime | None:
-        row = await self._db.fetch_one("SELECT MIN(due_at) AS due FROM jobs WHERE status = 'pending'")
+    async def next_due_at(self, *, busy_guilds: Collection[int] = ()) -> datetime | None:
+        busy = _not_in("guild_id", busy_guilds)
+        row = await self._db.fetch_one(
+            f"SELECT MIN(due_at) AS due FROM jobs WHERE status = 'pending'{busy}", tuple(busy_guilds)  # noqa: S608
+        )
         return from_db_time(row["due"]) if row and row["due"] else None
 
-    async def release_interrupted(self) -> int:
-        """Jobs left running by a process that died run again (handlers are idempotent)."""
+    async def release_interrupted(self, *, still_running: Collection[int] = ()) -> int:
+        """Jobs left running by a process that died, or whose outcome could not be recorded, run again (handlers
+        are idempotent); `still_running` are jobs this process is running now."""
+        running = _not_in("id", still_running)
         async with self._db.transaction() as conn:
-            cursor = await conn.execute("UPDATE jobs SET status = 'pending' WHERE status = 'running'")
+            cursor = await conn.execute(
+                f"UPDATE jobs SET status = 'pending' WHERE status = 'running'{running}", tuple(still_running)  # noqa: S608
+            )
             return cursor.rowcount
 
     async def finish(self, job: Job, now: datetime, next_due: datetime | None = None) -> None:
@@ -146,6 +155,11 @@ class StateRepository:
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+
+def _not_in(column: str, values: Collection[int]) -> str:
+    """An `AND column NOT IN (?, …)` clause for these values (bound separately), or nothing when there are none."""
+    return f" AND {column} NOT IN ({', '.join('?' * len(values))})" if values else ""
 
 
 def backoff(attempts: int) -> timedelta:
