@@ -173,6 +173,28 @@ async def test_a_database_held_over_the_weekly_slot_only_delays_it(bookclub: Any
     assert job is not None and job.status == "pending" and job.due_at > bookclub.clock.now(), "next week is armed"
 
 
+
+async def test_one_servers_hung_discord_call_does_not_hold_up_another_servers_reviews(bookclub: Any) -> None:
+    double, other = bookclub.double, bookclub.double.guild_b
+    await reviews_and_announcements(bookclub)
+    configured = await double.slash(other, other.member("Mod"), "config channels", timeout=5.0,
+                                    reviews=other.channel("reviews"))
+    await configured.reply(timeout=10.0)
+    # Discord takes guild A's post and does not answer (a long rate limit, a stuck connection).
+    hung = double.hold("POST", channel_path(bookclub, "reviews"))
+    await write_review(bookclub, "Alice", "Alice on Hailsham.")
+    await hung.wait_hit()
+    opened = await double.slash(other, other.member("Bob"), "review write", timeout=5.0)
+    values = {"Title": "Piranesi", "Author": "Susanna Clarke", "Rating (1–5)": "5", "Review": "Bob in the House."}
+    await (await double.submit_modal(opened, values, timeout=5.0)).reply(timeout=10.0)
+    try:
+        assert await double.wait_until(lambda: len(double.bot_messages(other.channel("reviews"))) == 1, 5.0)
+    finally:
+        hung.release()
+    await eventually(reviews_are(bookclub, "announced"))
+    await asyncio.sleep(QUIET)
+    assert post_statuses(bookclub, "reviews") == [200] and len(posts(bookclub, "reviews")) == 1
+
 # -- the gateway ----------------------------------------------------------------------------------------------
 
 
