@@ -14,6 +14,7 @@ import pytest
 
 from bot.scheduler import Scheduler
 from tests.domain.discord_markdown import hidden_text, shown_text
+from tests.e2e.helpers import eventually, statuses
 
 SERVER_ERROR = {"message": "503: Service Unavailable", "code": 0}
 LOCKED = discord.Permissions(send_messages=True)
@@ -52,19 +53,6 @@ def posts(bookclub: Any, channel: str) -> list[Any]:
 def review_requests(bookclub: Any) -> list[Any]:
     channel = bookclub.double.guild_a.channel("reviews")
     return bookclub.double.find_requests("POST", rf"/channels/{channel.id}/messages$")
-
-
-async def statuses(bookclub: Any) -> list[str]:
-    rows = await bookclub.store.db.fetch_all("SELECT status FROM reviews WHERE guild_id = ? ORDER BY id",
-                                             (bookclub.double.guild_a.id,))
-    return [row["status"] for row in rows]
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "the bot did not get there"
-        await asyncio.sleep(0.02)
 
 
 def all_announced(bookclub: Any, count: int) -> Callable[[], Awaitable[bool]]:

@@ -12,6 +12,7 @@ import discord
 
 from bot.scheduler import Scheduler
 from cogs._shared.replies import BUSY
+from tests.e2e.helpers import eventually, statuses
 
 MAX_ATTEMPTS = Scheduler.MAX_ATTEMPTS
 QUIET = 0.3
@@ -47,19 +48,6 @@ def posts(bookclub: Any, channel: str = "reviews") -> list[Any]:
 def review_posts(bookclub: Any) -> list[Any]:
     channel = bookclub.double.guild_a.channel("reviews")
     return bookclub.double.find_requests("POST", rf"/channels/{channel.id}/messages$")
-
-
-async def statuses(bookclub: Any) -> list[str]:
-    rows = await bookclub.store.db.fetch_all("SELECT status FROM reviews WHERE guild_id = ? ORDER BY id",
-                                             (bookclub.double.guild_a.id,))
-    return [row["status"] for row in rows]
-
-
-async def eventually(check: Any, timeout: float = 8.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "the bot did not get there"
-        await asyncio.sleep(0.02)
 
 
 async def test_a_rate_limited_post_waits_and_goes_out_once(bookclub: Any) -> None:

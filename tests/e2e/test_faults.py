@@ -13,6 +13,7 @@ from typing import Any
 
 from cogs._shared.replies import BUSY
 from tests.domain.discord_markdown import shown_text
+from tests.e2e.helpers import eventually, statuses
 
 # The bot's own wait for a held database is 2 s; shortened so that a held database fails the write quickly here.
 SHORT_BUSY_TIMEOUT_MS = 200
@@ -50,19 +51,6 @@ def posts(bookclub: Any, channel: str) -> list[Any]:
 
 def post_statuses(bookclub: Any, channel: str) -> list[int | None]:
     return [request.status for request in bookclub.double.find_requests("POST", channel_path(bookclub, channel))]
-
-
-async def statuses(bookclub: Any) -> list[str]:
-    rows = await bookclub.store.db.fetch_all("SELECT status FROM reviews WHERE guild_id = ? ORDER BY id",
-                                             (bookclub.double.guild_a.id,))
-    return [row["status"] for row in rows]
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "the bot did not get there"
-        await asyncio.sleep(0.02)
 
 
 def reviews_are(bookclub: Any, *expected: str) -> Callable[[], Awaitable[bool]]:
