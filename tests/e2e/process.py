@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import IO
 
@@ -117,15 +118,21 @@ class BotProcess:
         self._close_files()
 
 
-@pytest.fixture
-async def bot_process(double: DiscordDouble, tmp_path: Path) -> AsyncIterator[BotProcess]:
-    """A bot process over a fresh database; killed at the end whatever the test did."""
-    logs = tmp_path / "logs"
+@asynccontextmanager
+async def bot_process_over(double: DiscordDouble, database: Path, logs: Path) -> AsyncIterator[BotProcess]:
+    """A bot process over `database`, logging into `logs`; killed at the end whatever the test did."""
     logs.mkdir()
-    process = BotProcess(double, tmp_path / "bookclub.db", logs)
+    process = BotProcess(double, database, logs)
     try:
         yield process
     finally:
         process.close()
         # Captured, so pytest shows it only when the test failed.
         print(process.output())
+
+
+@pytest.fixture
+async def bot_process(double: DiscordDouble, tmp_path: Path) -> AsyncIterator[BotProcess]:
+    """A bot process over a fresh database."""
+    async with bot_process_over(double, tmp_path / "bookclub.db", tmp_path / "logs") as process:
+        yield process

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.discord_double import DiscordDouble
-from tests.e2e.process import REPO_ROOT, BotProcess
+from tests.e2e.process import REPO_ROOT, BotProcess, bot_process_over
 
 ANSWER_TIMEOUT = 15.0
 BEFORE = ["Never Let Me Go", "The Remains of the Day", "Klara and the Sun"]
@@ -28,14 +28,8 @@ async def club_bot(double: DiscordDouble, tmp_path: Path) -> AsyncIterator[BotPr
     read-only connection) open another, empty file."""
     folder = tmp_path / "club #1"
     folder.mkdir()
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    process = BotProcess(double, folder / "bookclub.db", logs)
-    try:
+    async with bot_process_over(double, folder / "bookclub.db", tmp_path / "logs") as process:
         yield process
-    finally:
-        process.close()
-        print(process.output())
 
 
 async def run(double: DiscordDouble, command: str, **options: str) -> str:

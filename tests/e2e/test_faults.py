@@ -289,8 +289,8 @@ async def test_a_ranked_ballot_refused_by_a_held_database_can_be_submitted_again
 # -- discussions ----------------------------------------------------------------------------------------------
 
 
-async def test_discord_failing_halfway_through_discuss_start_leaves_no_threads_and_says_what_happened(
-        bookclub: Any) -> None:
+async def discuss_start_failing_at_the_second_thread(bookclub: Any, status: int, body: Any) -> tuple[Any, Any]:
+    """`/discuss start` of three sections, with Discord answering `status` to the second thread it makes."""
     double, guild = bookclub.double, bookclub.double.guild_a
     discussions = guild.channel("discussions")
     await text(bookclub, "Mod", "config channels", discussions=discussions)
@@ -299,9 +299,15 @@ async def test_discord_failing_halfway_through_discuss_start_leaves_no_threads_a
     ix = await double.slash(guild, guild.member("Mod"), "discuss start", timeout=5.0,
                             book="Never Let Me Go by Kazuo Ishiguro", sections="Part 1, Part 2, Part 3")
     await first.wait_hit()
-    double.fail_next("POST", threads, 503, SERVER_ERROR)
+    fault = double.fail_next("POST", threads, status, body)
     first.release()
-    answer = await ix.reply(timeout=10.0)
+    return await ix.reply(timeout=10.0), fault
+
+
+async def test_discord_failing_halfway_through_discuss_start_leaves_no_threads_and_says_what_happened(
+        bookclub: Any) -> None:
+    double, discussions = bookclub.double, bookclub.double.guild_a.channel("discussions")
+    answer, _ = await discuss_start_failing_at_the_second_thread(bookclub, 503, SERVER_ERROR)
     assert answer.ephemeral and "Discord" in answer.text() and "503" in answer.text()
     assert "try again" in answer.text().lower()
     await asyncio.sleep(QUIET)
@@ -310,7 +316,6 @@ async def test_discord_failing_halfway_through_discuss_start_leaves_no_threads_a
     started = await text(bookclub, "Mod", "discuss start", book="Never Let Me Go", sections="Part 1, Part 2, Part 3")
     assert started.startswith("Started the discussion of **Never Let Me Go**")
     assert len(double.threads(discussions)) == 4
-
 
 
 async def test_progress_while_the_database_is_held_says_what_it_did_and_a_retry_records_it(bookclub: Any) -> None:
@@ -353,18 +358,9 @@ async def test_poll_close_while_the_database_is_held_is_refused_cleanly_and_a_re
 
 async def test_a_rate_limit_halfway_through_discuss_start_is_waited_out_and_every_thread_made_once(
         bookclub: Any) -> None:
-    double, guild = bookclub.double, bookclub.double.guild_a
-    discussions = guild.channel("discussions")
-    await text(bookclub, "Mod", "config channels", discussions=discussions)
-    threads = rf"/channels/{discussions.id}/threads$"
+    double, discussions = bookclub.double, bookclub.double.guild_a.channel("discussions")
     # Discord limits thread creation tightly: a 429 in the middle of a book's threads is the usual case.
-    first = double.hold("POST", threads)
-    ix = await double.slash(guild, guild.member("Mod"), "discuss start", timeout=5.0,
-                            book="Never Let Me Go by Kazuo Ishiguro", sections="Part 1, Part 2, Part 3")
-    await first.wait_hit()
-    limited = double.fail_next("POST", threads, 429, RATE_LIMITED)
-    first.release()
-    answer = await ix.reply(timeout=10.0)
+    answer, limited = await discuss_start_failing_at_the_second_thread(bookclub, 429, RATE_LIMITED)
     assert answer.text().startswith("Started the discussion of **Never Let Me Go**"), answer.text()
     assert limited.hits == 1
     names = sorted(thread.name for thread in double.threads(discussions))
