@@ -20,7 +20,7 @@ from bot.log import setup_logging
 from bot.services.asker import Asker, ModelAsker, OfflineAsker, readonly_history
 from bot.services.openlibrary import OpenLibraryCatalogue
 from bot.settings import SETUP_HELP, Settings, describe_errors
-from bot.store import Store, StoreError
+from bot.store import Store, StoreError, is_busy
 
 log = logging.getLogger("bot")
 
@@ -62,6 +62,7 @@ async def run(settings: Settings, token: str) -> None:
     clock = Clock()
     async with AsyncExitStack() as stack:
         store = await stack.enter_async_context(Store(settings.database_path))
+        await store.db.wait_until_writable()
         http_session = await stack.enter_async_context(aiohttp.ClientSession(timeout=timeout))
         catalogue = OpenLibraryCatalogue(http_session, settings.openlibrary_base, store.catalogue_cache, clock)
         asker = await open_asker(settings, stack, catalogue)
@@ -103,6 +104,13 @@ def main() -> None:
         log.info("stopped")
     except StoreError as error:
         print(f"Cannot start: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except sqlite3.OperationalError as error:
+        if not is_busy(error):
+            raise
+        # Taken again by another program between the wait above and a start-up write: say so, not a traceback.
+        print(f"Cannot start: another program held the database {settings.database_path} for over 2 s during "
+              "start-up. Close it (an open sqlite3 shell?) and start the bot again.", file=sys.stderr)
         raise SystemExit(1) from None
     except discord.LoginFailure:
         print("Discord refused the token in DISCORD_TOKEN: reset it in the developer portal and update .env.",

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -61,3 +63,24 @@ def test_backup_of_a_missing_database_fails_clearly(tmp_path: Path) -> None:
                      cwd=tmp_path)
     assert result.returncode == 1
     assert "no database" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_database_taken_again_during_start_up_ends_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import bot.__main__ as entry
+
+    async def held_mid_start(settings: object, token: str) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DISCORD_TOKEN", "token-value-that-must-not-leak")
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "club.db"))
+    monkeypatch.setattr(sys, "argv", ["bot"])
+    monkeypatch.setattr(entry, "run", held_mid_start)
+    monkeypatch.setattr(entry, "setup_logging", lambda level, secrets: None)
+    with pytest.raises(SystemExit) as stopped:
+        entry.main()
+    assert stopped.value.code == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("Cannot start: another program held the database") and "club.db" in line

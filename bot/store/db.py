@@ -25,6 +25,11 @@ class StoreError(RuntimeError):
     """The database cannot be used as it is; the message says why and what to do."""
 
 
+def is_busy(error: sqlite3.OperationalError) -> bool:
+    """SQLite's answer when another connection held the lock for longer than the busy timeout."""
+    return str(error).startswith(("database is locked", "database is busy"))
+
+
 def to_db_time(moment: datetime) -> str:
     """Fixed-width UTC ISO text, so that comparing strings compares instants."""
     if moment.tzinfo is None:
@@ -78,6 +83,31 @@ class Database:
         if not self.readonly:
             await self._conn.execute("PRAGMA journal_mode = WAL")
             await self._conn.execute("PRAGMA synchronous = NORMAL")
+
+    async def wait_until_writable(self, notice_every: float = 60.0) -> float:
+        """Waits while another program holds the write lock (an open `sqlite3` shell, a stuck tool), saying so in
+        the log, instead of failing the start-up's first write. Returns the seconds waited."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        next_notice = started
+        while True:
+            try:
+                # Each try waits up to the busy timeout; nothing is written.
+                await self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                if not is_busy(error):
+                    raise
+                now = loop.time()
+                if now >= next_notice:
+                    log.warning("the database %s is locked by another program; waiting for it (%.0f s so far)",
+                                self.path, now - started)
+                    next_notice = now + notice_every
+                continue
+            await self.conn.execute("ROLLBACK")
+            waited = loop.time() - started
+            if waited >= 1.0:
+                log.info("the database %s is free again after %.0f s", self.path, waited)
+            return waited
 
     async def close(self) -> None:
         if self._conn is not None:

@@ -11,6 +11,7 @@ from discord import app_commands
 
 from bot.domain.feeds import truncate
 from bot.errors import UserError
+from bot.store import is_busy
 from cogs._shared.checks import NotModerator
 
 log = logging.getLogger(__name__)
@@ -18,7 +19,6 @@ log = logging.getLogger(__name__)
 NO_PINGS = discord.AllowedMentions.none()
 MAX_CONTENT = 2000
 COLOUR = discord.Colour.from_rgb(143, 92, 56)
-BUSY_ERRORS = ("database is locked", "database is busy")
 BUSY = "The club's records are busy right now, so nothing was changed. Try again in a moment."
 GENERIC_FAILURE = "Something went wrong on my side; nothing was changed. The operator can find the details in the log."
 
@@ -87,7 +87,7 @@ def user_message(error: BaseException) -> str | None:
         return f"Discord had a problem ({error.status}) and I could not finish. Try again in a moment."
     if isinstance(error, discord.Forbidden):
         return "Discord refused: I'm missing a permission for that here (Send Messages, Embed Links or Manage Threads)."
-    if isinstance(error, sqlite3.OperationalError) and str(error).startswith(BUSY_ERRORS):
+    if isinstance(error, sqlite3.OperationalError) and is_busy(error):
         # Another program (a backup tool, an operator's sqlite3 shell) holds the database: the write was undone.
         log.warning("the database was busy: %s", error)
         return BUSY
