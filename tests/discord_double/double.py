@@ -22,6 +22,7 @@ from .interactions import (
     AUTOCOMPLETE,
     MESSAGE_COMPONENT,
     MODAL_SUBMIT,
+    WAIT_SECONDS,
     ActionRefused,
     Interaction,
     Resolver,
@@ -132,7 +133,7 @@ class Hold:
     def released(self) -> bool:
         return self._released.is_set()
 
-    async def wait_hit(self, timeout: float = 5.0) -> RecordedRequest:
+    async def wait_hit(self, timeout: float = WAIT_SECONDS) -> RecordedRequest:
         """Wait until a held request has taken effect (its answer still withheld)."""
         try:
             await asyncio.wait_for(self._arrived.wait(), timeout)
@@ -853,7 +854,7 @@ class DiscordDouble(World):
         *,
         by_bot: bool = True,
         after: Message | None = None,
-        timeout: float = 5.0,
+        timeout: float = WAIT_SECONDS,
     ) -> Message:
         """The first (bot) message in the channel after `after` that satisfies `predicate`."""
 

@@ -10,6 +10,9 @@ from .model import Channel, Guild, Member, Message, Role, Upload, User
 if TYPE_CHECKING:
     from .world import World
 
+# How long a test waits by default for something the bot does: generous, because CI runs the suite on a busy
+# two-core machine, and a wait ends as soon as its condition holds.
+WAIT_SECONDS = 20.0
 PING = 1
 APPLICATION_COMMAND = 2
 MESSAGE_COMPONENT = 3
@@ -103,7 +106,7 @@ class Interaction:
         if not ok:
             raise InteractionTimeout(f"the bot did not acknowledge {self.name!r} within {wait:.1f}s")
 
-    async def reply(self, timeout: float = 5.0) -> Message:
+    async def reply(self, timeout: float = WAIT_SECONDS) -> Message:
         """The first visible answer, waiting through a deferral for the follow-up or the edited original."""
         await self.wait_acknowledged(timeout)
         if self.response_type == MODAL:
@@ -114,7 +117,7 @@ class Interaction:
             raise InteractionTimeout(f"the bot deferred {self.name!r} but showed no answer within {timeout:.1f}s")
         return self.world.messages_by_id[self.answer_ids[0]]
 
-    async def wait_answers(self, count: int, timeout: float = 5.0) -> list[Message]:
+    async def wait_answers(self, count: int, timeout: float = WAIT_SECONDS) -> list[Message]:
         if not await self.world.wait_until(lambda: len(self.answers()) >= count, timeout):
             raise InteractionTimeout(f"{self.name!r}: expected {count} answers, got {len(self.answers())}")
         return self.answers()

@@ -25,6 +25,7 @@ from .interactions import (
     DEFERRED_UPDATE_MESSAGE,
     MODAL,
     UPDATE_MESSAGE,
+    WAIT_SECONDS,
     ActionRefused,
     Interaction,
 )
@@ -143,7 +144,7 @@ class World:
             self._changed.set()
             self._changed = None
 
-    async def wait_until(self, predicate: Callable[[], object], timeout: float = 5.0) -> bool:
+    async def wait_until(self, predicate: Callable[[], object], timeout: float = WAIT_SECONDS) -> bool:
         """Wait until `predicate()` holds; False on timeout.
 
         Re-checks on every change in the double and also every few milliseconds, so predicates about the
