@@ -14,7 +14,7 @@ import pytest
 
 from bot.scheduler import Scheduler
 from tests.domain.discord_markdown import hidden_text, shown_text
-from tests.e2e.helpers import eventually, statuses
+from tests.e2e.helpers import caught_up, eventually, pass_time, statuses
 
 SERVER_ERROR = {"message": "503: Service Unavailable", "code": 0}
 LOCKED = discord.Permissions(send_messages=True)
@@ -59,12 +59,6 @@ def all_announced(bookclub: Any, count: int) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
         return await statuses(bookclub) == ["announced"] * count
     return check
-
-
-async def pass_time(bookclub: Any, step: timedelta, times: int) -> None:
-    for _ in range(times):
-        bookclub.clock.advance(step)
-        await asyncio.sleep(0.1)
 
 
 def reviewers(bookclub: Any) -> list[str]:
@@ -115,7 +109,7 @@ async def test_an_outage_longer_than_the_retries_does_not_end_the_weekly_slot(bo
     outage = bookclub.double.fail_next("POST", rf"/channels/{channel.id}/messages$", 503, SERVER_ERROR,
                                        times=Scheduler.MAX_ATTEMPTS + 5)
     bookclub.clock.set(slot(bookclub))
-    await asyncio.sleep(QUIET)
+    await eventually(lambda: caught_up(bookclub))
     await pass_time(bookclub, timedelta(minutes=30), 12)
     await pass_time(bookclub, timedelta(hours=6), 4)
     assert 1 < outage.hits <= Scheduler.MAX_ATTEMPTS, "retried with backoff, and not for ever"
@@ -135,13 +129,13 @@ async def test_the_bot_member_losing_send_messages_keeps_the_queue_until_the_nex
     await weekly_reviews(bookclub, "Alice")
     double.set_overwrite(guild.channel("reviews"), double.bot_member(guild), deny=LOCKED)
     bookclub.clock.set(slot(bookclub))
-    await asyncio.sleep(QUIET)
+    await eventually(lambda: caught_up(bookclub))
     # Several backoff periods and two more slots pass: refused at most once a slot.
     await pass_time(bookclub, timedelta(minutes=20), 6)
     bookclub.clock.set(slot(bookclub, weeks=1))
-    await asyncio.sleep(QUIET)
+    await eventually(lambda: caught_up(bookclub))
     bookclub.clock.set(slot(bookclub, weeks=1))
-    await asyncio.sleep(QUIET)
+    await eventually(lambda: caught_up(bookclub))
     refused = [r for r in review_requests(bookclub) if r.status == 403]
     assert 1 <= len(refused) <= 3 and posts(bookclub, "reviews") == []
     assert await statuses(bookclub) in (["queued"], ["announcing"])
