@@ -13,6 +13,7 @@ import pytest
 from cogs.reviews.announcer import review_messages
 from tests.domain.discord_markdown import hidden_text, shown_text
 from tests.doubles.feed_server import BLOG_TITLE, FakeBlog
+from tests.e2e.helpers import SETTLE, caught_up, eventually
 
 FIELDS = {"title": "Title", "author": "Author", "rating": "Rating (1–5)", "body": "Review",
           "spoilers": "Spoilers (optional, always hidden)"}
@@ -55,13 +56,13 @@ def posts(bookclub: Any, channel: str = "reviews") -> list[Any]:
     return bookclub.double.bot_messages(bookclub.double.guild_a.channel(channel))
 
 
-async def wait_posts(bookclub: Any, count: int, channel: str = "reviews", timeout: float = 5.0) -> list[Any]:
+async def wait_posts(bookclub: Any, count: int, channel: str = "reviews", timeout: float = SETTLE) -> list[Any]:
     assert await bookclub.double.wait_until(lambda: len(posts(bookclub, channel)) >= count, timeout), (
         f"expected {count} post(s) in #{channel}, got {[m.text() for m in posts(bookclub, channel)]}")
     return posts(bookclub, channel)
 
 
-async def settled(bookclub: Any, check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
+async def settled(bookclub: Any, check: Callable[[], Awaitable[bool]], timeout: float = SETTLE) -> None:
     """Wait until the bot's own bookkeeping (which follows its posts by a moment) satisfies `check`."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not await check():
@@ -140,7 +141,7 @@ async def test_a_review_of_4000_characters_is_posted_whole(bookclub: Any) -> Non
         sent = posts(bookclub)
         return bool(sent) and sent[-1].embeds[-1]["footer"]["text"].endswith(f"part {len(sent)} of {len(sent)}")
 
-    assert await bookclub.double.wait_until(complete, 5.0)
+    assert await bookclub.double.wait_until(complete, SETTLE)
     await asyncio.sleep(QUIET)
     parts = posts(bookclub)
     assert len(parts) == 2
@@ -288,8 +289,11 @@ async def blog() -> AsyncIterator[FakeBlog]:
 
 
 async def poll_again(bookclub: Any) -> None:
+    """The feeds' next poll, once every earlier one has run, and what it brought posted: then its outcome can be
+    read (a poll is recorded a moment after its request, and a fixed pause is too short on a busy machine)."""
+    await eventually(lambda: caught_up(bookclub))
     bookclub.clock.advance(timedelta(minutes=31))
-    await asyncio.sleep(QUIET)
+    await eventually(lambda: caught_up(bookclub))
 
 
 async def test_a_blog_feed_brings_its_newest_post_then_each_new_one_once(bookclub: Any, blog: FakeBlog) -> None:
