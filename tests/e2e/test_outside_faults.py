@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,6 +21,7 @@ from cogs._shared.replies import BUSY, GENERIC_FAILURE
 from cogs.reviews.blogs import POLL_EVERY
 from tests.doubles.feed_server import FakeBlog
 from tests.doubles.openlibrary_server import FakeOpenLibrary
+from tests.e2e.helpers import SETTLE, eventually, pass_time
 
 # Short enough to keep the file quick, long enough for a loopback answer on a busy two-core machine.
 CATALOGUE_TIMEOUT = 0.5
@@ -38,13 +39,6 @@ async def run(bookclub: Any, who: str, command: str, **options: Any) -> Any:
 
 async def text_of(bookclub: Any, who: str, command: str, **options: Any) -> str:
     return (await run(bookclub, who, command, **options)).text()
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 8.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "the bot did not get there"
-        await asyncio.sleep(0.02)
 
 
 @asynccontextmanager
@@ -174,13 +168,13 @@ async def test_a_failing_feed_keeps_its_place_loses_nothing_and_is_reported_once
 
     reviews, announcements = guild.channel("reviews"), guild.channel("announcements")
     await eventually(lambda: failures(1))
-    assert await bookclub.double.wait_until(lambda: len(bookclub.double.bot_messages(reviews)) == 1, 5.0)
+    assert await bookclub.double.wait_until(lambda: len(bookclub.double.bot_messages(reviews)) == 1, SETTLE)
     for polls in range(2, 6):
         if polls == 3:
             good.publish("Beloved by Toni Morrison")
         bookclub.clock.advance(POLL_EVERY + timedelta(minutes=1))
         await eventually(lambda polls=polls: failures(polls))
-    assert await bookclub.double.wait_until(lambda: len(bookclub.double.bot_messages(reviews)) == 2, 5.0)
+    assert await bookclub.double.wait_until(lambda: len(bookclub.double.bot_messages(reviews)) == 2, SETTLE)
     titles = [message.embeds[0]["title"] for message in bookclub.double.bot_messages(reviews)]
     assert titles == ["Piranesi by Susanna Clarke", "Beloved by Toni Morrison"]
     (report,) = bookclub.double.bot_messages(announcements)
@@ -220,21 +214,21 @@ async def test_a_database_held_while_a_feed_is_polled_does_not_stop_its_polling(
     await text_of(bookclub, "Mod", "config channels", reviews=reviews, announcements=guild.channel("announcements"))
     good.publish("Piranesi by Susanna Clarke")
     await text_of(bookclub, "Mod", "config feed-add", url=good.feed_url)
-    assert await bookclub.double.wait_until(lambda: len(bookclub.double.bot_messages(reviews)) == 1, 5.0)
+    assert await bookclub.double.wait_until(lambda: len(bookclub.double.bot_messages(reviews)) == 1, SETTLE)
 
     # The lock is taken while the feed answers slowly, so the poll can record neither what it found nor its failure.
     good.fail(delay=0.5, times=1)
     asked = len(good.requests)
     bookclub.clock.advance(POLL_EVERY + timedelta(minutes=1))
-    assert await bookclub.double.wait_until(lambda: len(good.requests) > asked, 5.0)
+    assert await bookclub.double.wait_until(lambda: len(good.requests) > asked, SETTLE)
     async with held_database(bookclub, bot_waits_ms=200):
         await asyncio.sleep(1.5)
 
     good.publish("Beloved by Toni Morrison")
-    for _ in range(3):
-        bookclub.clock.advance(POLL_EVERY + timedelta(minutes=1))
-        await asyncio.sleep(0.3)
-    assert await bookclub.double.wait_until(lambda: len(bookclub.double.bot_messages(reviews)) == 2, 5.0)
+    # Each move waits until the bot has recorded the last poll's outcome: a retry counted from a later move would
+    # fall after the last one and never come.
+    await pass_time(bookclub, POLL_EVERY + timedelta(minutes=1), 3)
+    assert await bookclub.double.wait_until(lambda: len(bookclub.double.bot_messages(reviews)) == 2, SETTLE)
     titles = [message.embeds[0]["title"] for message in bookclub.double.bot_messages(reviews)]
     assert titles == ["Piranesi by Susanna Clarke", "Beloved by Toni Morrison"]
 
@@ -258,7 +252,7 @@ async def test_a_review_refused_by_a_held_database_keeps_its_text_for_a_resend(b
     assert kept["Review"] == body and kept["Title"] == "Klara and the Sun"
     resent = await bookclub.double.submit_modal(fix, values, timeout=5.0)
     assert "Saved." in (await resent.reply(timeout=10.0)).text()
-    assert await bookclub.double.wait_until(lambda: len(bookclub.double.bot_messages(reviews)) == 1, 5.0)
+    assert await bookclub.double.wait_until(lambda: len(bookclub.double.bot_messages(reviews)) == 1, SETTLE)
     assert "Klara and the Sun by Kazuo Ishiguro" in bookclub.double.bot_messages(reviews)[0].text()
 
 
