@@ -100,7 +100,7 @@ async def test_a_mention_gets_the_same_answer_as_a_reply(club: Any) -> None:
     channel = guild.channel("general")
     question = await club.double.post_message(channel, guild.member("Alice"), "have you read any other Ishiguro?",
                                               mentions_bot=True)
-    answer = await club.double.wait_for_message(channel, lambda message: message.reference is question, timeout=10.0)
+    answer = await club.double.wait_for_message(channel, lambda message: message.reference is question)
     assert all(title in answer.text() for title in ISHIGURO) and "I'd recommend **Never Let Me Go**" in answer.text()
     assert club.double.find_requests("POST", rf"/channels/{channel.id}/typing$")
     assert club.double.pings() == []
@@ -110,7 +110,7 @@ async def test_a_bare_mention_gets_help(club: Any) -> None:
     guild = club.double.guild_a
     channel = guild.channel("general")
     question = await club.double.post_message(channel, guild.member("Bob"), "", mentions_bot=True)
-    answer = await club.double.wait_for_message(channel, lambda message: message.reference is question, timeout=10.0)
+    answer = await club.double.wait_for_message(channel, lambda message: message.reference is question)
     assert answer.content.startswith("Ask me about the club's history")
 
 

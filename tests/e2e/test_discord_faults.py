@@ -94,7 +94,7 @@ async def test_server_errors_in_the_middle_of_the_queue_are_retried_without_repo
     double.fail_next("POST", path, 502, {"message": "502: Bad Gateway", "code": 0})
     double.fail_next("POST", path, 503, SERVER_ERROR, times=2)
     first.release()
-    await eventually(lambda: _answered(bookclub, 503), 15.0)
+    await eventually(lambda: _answered(bookclub, 503))
     assert await statuses(bookclub) in (["announced", "queued", "queued"], ["announced", "announcing", "queued"])
     await pass_time(bookclub, timedelta(minutes=2), 4)
     await eventually(all_announced(bookclub, 3))
@@ -164,7 +164,7 @@ async def test_a_locked_announcements_channel_still_records_the_winner_and_tells
     double.set_overwrite(guild.channel("announcements"), guild.role("Bookclub"), deny=LOCKED)
 
     bookclub.clock.advance(timedelta(hours=1))
-    notice = await double.wait_for_message(guild.channel("polls"), lambda m: "Next read" in m.text(), timeout=10.0)
+    notice = await double.wait_for_message(guild.channel("polls"), lambda m: "Next read" in m.text())
     await pass_time(bookclub, timedelta(hours=1), 8)
     await asyncio.sleep(QUIET)
     announcements = guild.channel("announcements")
@@ -244,7 +244,7 @@ async def test_a_dropped_gateway_is_resumed_and_a_spoiler_sent_meanwhile_is_stil
 
     double.drop_gateway()
     missed = await double.post_message(spoiler_free, guild.member("Bob"), "Can't believe TOMMY's temper!")
-    assert await double.wait_until(lambda: missed.deleted, 10.0)
+    assert await double.wait_until(lambda: missed.deleted)
     [repost] = [m for m in double.messages(spoiler_free) if m.webhook_id is not None]
     assert hidden_text(repost.content) == "Can't believe TOMMY's temper!"
     assert len(double.sessions) == 1 and double.sessions[0].resumes == 1

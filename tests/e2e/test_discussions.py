@@ -118,7 +118,7 @@ async def test_a_refusal_part_way_removes_the_threads_already_made(bookclub: Any
     first_thread.release()
     refused = (await ix.reply(timeout=10.0)).text()
     assert "Discord refused" in refused and "Nothing was created" in refused
-    assert await bookclub.double.wait_until(lambda: bookclub.double.threads(discussions) == [], 5.0)
+    assert await bookclub.double.wait_until(lambda: bookclub.double.threads(discussions) == [])
     assert await bookclub.store.discussions.list(guild.id) == []
 
 
@@ -147,7 +147,7 @@ async def test_a_long_spoiler_is_split_into_messages_that_are_all_hidden(bookclu
     text = "||<@&1> `code` " * 250
     ix = await bookclub.double.slash(guild, guild.member("Bob"), "spoiler", text=text[:4000], in_channel=general)
     await ix.reply()
-    assert await bookclub.double.wait_until(lambda: len(bookclub.double.bot_messages(general)) >= 3, 5.0)
+    assert await bookclub.double.wait_until(lambda: len(bookclub.double.bot_messages(general)) >= 3)
     posted = bookclub.double.bot_messages(general)
     assert shown_text(posted[0].content) == "Spoiler · from Bob\n"
     assert all(shown_text(message.content) == "" for message in posted[1:])
@@ -258,20 +258,20 @@ async def test_the_guard_hides_spoiler_terms_in_spoiler_free_places_only(bookclu
 
     innocent = await bookclub.double.post_message(spoiler_free, bob, "Tom and Tommyknockers are other books")
     again = await bookclub.double.post_message(spoiler_free, bob, "the donations, though")
-    assert await bookclub.double.wait_until(lambda: again.deleted, 5.0)
+    assert await bookclub.double.wait_until(lambda: again.deleted)
     assert not innocent.deleted
     notices = [m for m in bookclub.double.messages(spoiler_free) if "I hid your message" in m.content]
     assert len(notices) == 1
 
     in_channel = await bookclub.double.post_message(guild.channel("discussions"), guild.member("Carol"),
                                                     "ruth... dies?")
-    assert await bookclub.double.wait_until(lambda: in_channel.deleted, 5.0)
+    assert await bookclub.double.wait_until(lambda: in_channel.deleted)
 
     await run(bookclub, "Bob", "progress", section="Part 3")
     section = await bookclub.double.post_message(threads["Part 3"], bob, "Can't believe TOMMY's temper!")
     elsewhere = await bookclub.double.post_message(guild.channel("general"), bob, "Can't believe TOMMY's temper!")
     marker = await bookclub.double.post_message(spoiler_free, bob, "donations")
-    assert await bookclub.double.wait_until(lambda: marker.deleted, 5.0)
+    assert await bookclub.double.wait_until(lambda: marker.deleted)
     assert not section.deleted and not elsewhere.deleted
     assert bookclub.double.pings() == []
 
@@ -287,7 +287,7 @@ async def test_changed_terms_take_effect_at_once(bookclub: Any) -> None:
     assert "(1): Madame" in listed
     kept = await bookclub.double.post_message(spoiler_free, guild.member("Alice"), "Hailsham sounds lovely")
     hidden = await bookclub.double.post_message(spoiler_free, guild.member("Alice"), "who is MADAME?")
-    assert await bookclub.double.wait_until(lambda: hidden.deleted, 5.0)
+    assert await bookclub.double.wait_until(lambda: hidden.deleted)
     assert not kept.deleted
     cleared = await run(bookclub, "Mod", "discuss spoiler-terms", book="Never Let Me Go", terms="none")
     assert "no spoiler terms" in cleared

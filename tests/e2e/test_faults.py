@@ -252,8 +252,7 @@ async def test_a_poll_posted_just_before_the_database_is_held_is_reported_as_up_
     for member in ("Alice", "Bob", "Carol"):
         await double.vote_native(message, 1, guild.member(member))
     bookclub.clock.advance(timedelta(hours=1))
-    result = await double.wait_for_message(guild.channel("announcements"), lambda m: "Next read" in m.text(),
-                                           timeout=10.0)
+    result = await double.wait_for_message(guild.channel("announcements"), lambda m: "Next read" in m.text())
     assert "Next read: Piranesi" in result.text()
     assert len([post for post in posts(bookclub, "polls") if post.content.startswith("Vote for")]) == 1
 

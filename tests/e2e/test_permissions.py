@@ -172,6 +172,6 @@ async def test_hide_as_spoiler_is_for_the_author_or_a_moderator(bookclub: BookCl
     by_carol = await double.message_command(guild, guild.member("Carol"), "Hide as spoiler", posted,
                                             timeout=ACK_TIMEOUT)
     await by_carol.reply(timeout=ANSWER_TIMEOUT)
-    await double.wait_until(lambda: posted.deleted, 5.0)
+    await double.wait_until(lambda: posted.deleted)
     assert posted.deleted
     assert double.pings() == []

@@ -11,6 +11,7 @@ import pytest
 
 from tests.discord_double import ActionRefused
 from tests.domain.discord_markdown import shown_text
+from tests.e2e.helpers import SETTLE
 
 BOOKS = (
     ("Alice", "Piranesi", "Susanna Clarke"),
@@ -23,7 +24,7 @@ async def run(bookclub: Any, member: str, command: str, **options: Any) -> str:
     """What the member sees in the reply, markdown rendered."""
     guild = bookclub.double.guild_a
     ix = await bookclub.double.slash(guild, guild.member(member), command, timeout=5.0, **options)
-    return shown_text((await ix.reply(timeout=10.0)).text())
+    return shown_text((await ix.reply(timeout=SETTLE)).text())
 
 
 async def set_up_channels(bookclub: Any) -> None:
@@ -41,7 +42,7 @@ def announcements(bookclub: Any) -> list[Any]:
     return bookclub.double.bot_messages(bookclub.double.guild_a.channel("announcements"))
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> bool:
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = SETTLE) -> bool:
     """Polls an async condition (store state the bot writes after Discord already shows the effect)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not await check():
@@ -120,7 +121,7 @@ async def test_a_ranked_poll_closes_on_time_and_announces_the_runoff_winner_once
     unsent = await fill_ballot(bookclub, poll_message, "Mod", ["Piranesi by Susanna Clarke"])
 
     bookclub.clock.advance(timedelta(days=2))
-    announcement = await double.wait_for_message(guild.channel("announcements"), timeout=10.0)
+    announcement = await double.wait_for_message(guild.channel("announcements"), timeout=SETTLE)
     text = shown_text(announcement.text())
     assert announcement.embeds[0]["title"] == "Next read: Hamnet"
     assert "Hamnet by Maggie O'Farrell won the poll" in text and "round 2" in text
@@ -159,7 +160,7 @@ async def test_a_native_poll_is_ended_by_the_bot_and_announces_the_top_answer(bo
     assert "Beloved: 2 votes" in so_far and "Piranesi: 1 vote" in so_far
 
     bookclub.clock.advance(timedelta(minutes=90))
-    announcement = await double.wait_for_message(guild.channel("announcements"), timeout=10.0)
+    announcement = await double.wait_for_message(guild.channel("announcements"), timeout=SETTLE)
     assert announcement.embeds[0]["title"] == "Next read: Beloved"
     assert "Won with 2 votes of 4." in shown_text(announcement.text()) and announcement.attachments == []
     assert poll_message.poll.finalized
@@ -188,7 +189,7 @@ async def test_a_poll_nobody_voted_in_keeps_the_nominations(bookclub: Any) -> No
     await run(bookclub, "Mod", "poll start", closes_in="30m", mode="ranked")
     bookclub.clock.advance(timedelta(minutes=30))
     announcement = await bookclub.double.wait_for_message(bookclub.double.guild_a.channel("announcements"),
-                                                          timeout=10.0)
+                                                          timeout=SETTLE)
     assert announcement.embeds[0]["title"] == "The poll closed without a winner"
     assert "Nobody voted." in shown_text(announcement.text()) and announcement.attachments == []
     assert len(await bookclub.store.polls.nominations(bookclub.double.guild_a.id, waiting_only=True)) == 3
@@ -221,7 +222,7 @@ async def test_a_close_that_stopped_after_posting_finds_its_post_instead_of_post
     [poll_message] = double.bot_messages(guild.channel("polls"))
     await rank(bookclub, poll_message, "Alice", ["Hamnet by Maggie O'Farrell"])
     bookclub.clock.advance(timedelta(hours=1))
-    announcement = await double.wait_for_message(guild.channel("announcements"), timeout=10.0)
+    announcement = await double.wait_for_message(guild.channel("announcements"), timeout=SETTLE)
     poll = await bookclub.store.polls.latest(guild.id)
     assert poll is not None
 
