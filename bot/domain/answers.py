@@ -24,6 +24,7 @@ MESSAGE_LIMIT = 2000
 QUOTE_LIMIT = 240
 MAX_CATALOGUE_TITLES = 6
 MAX_NAMES = 8
+MAX_ASKED_NAME = 80
 
 MONTHS = (
     "January", "February", "March", "April", "May", "June",
@@ -60,6 +61,23 @@ _READ_NEXT = re.compile(
     r"|\bwhat next\b"
 )
 _LAST = re.compile(r"\blast\b|\bprevious(?:ly)?\b|\bmost recent(?:ly)?\b|\brecently\b|\bjust (?:read|finished)\b")
+# Questions that name an author or a book, whether or not the club's records hold it: the name follows these words
+# (or sits between "which" and "do you recommend"). Matched on the question as typed, so the name keeps its spelling.
+_NAME_END = r"(?P<{}>[^?!.;,:]+)"
+_ASKS_ABOUT_AUTHOR = re.compile(
+    r"\b(?:read|recommend)\s+any(?:thing)?(?:\s+(?:other|more|else))?(?:\s+(?:books?|novels?))?"
+    r"(?:\s+(?:by|from|of|written\s+by))?\s+" + _NAME_END.format("any")
+    + r"|\b(?:read|books?|novels?|anything)\s+(?:written\s+)?by\s+" + _NAME_END.format("by")
+    + r"|\bwhich\s+(?P<which>[^?!.;,:]+?)\s+(?:do|would|should|did|can)\s+(?:you|we|members|people)\b",
+    re.IGNORECASE,
+)
+_ASKS_ABOUT_BOOK = re.compile(
+    r"\b(?:think|thought|thoughts|opinions?|feel|felt)\s+(?:of|about|on)\s+" + _NAME_END.format("of")
+    + r"|\bwho\s+(?:liked|loved|enjoyed|hated|disliked|rated)\s+" + _NAME_END.format("who"),
+    re.IGNORECASE,
+)
+# Where a captured name ends when the question goes on ("any Ishiguro and which would you pick").
+_NAME_TAIL = re.compile(r"\s+(?:and|or|if|which|that|yet|recently|lately|before|so far|at all)\b.*$", re.IGNORECASE)
 _ALL_TIME = re.compile(r"\bin total\b|\ball time\b|\bever\b|\bso far\b|\baltogether\b|\bin all\b")
 _YEAR = re.compile(r"\b(1[89]\d\d|2[01]\d\d)\b")
 _MONTH_YEAR = re.compile(r"\b([a-z]+)\s+(?:of\s+)?(1[89]\d\d|2[01]\d\d)\b")
@@ -189,6 +207,9 @@ def understand(question: str, authors: NameIndex[int], titles: NameIndex[int], t
         return Understanding(Intent.PERIOD, period=period or ALL_TIME)
     if _CURRENT.search(folded):
         return Understanding(Intent.CURRENT)
+    asked = _asked_about(text, authors, titles, yes_no)
+    if asked is not None:
+        return asked
     if _READ_NEXT.search(folded):
         return Understanding(Intent.READ_NEXT)
     if period is not None:
@@ -226,6 +247,23 @@ def _named(
         ids = tuple(dict.fromkeys(book_id for hit in author_hits for book_id in hit.ids))
         inexact = next((hit.text for hit in author_hits if not hit.exact), None)
         return Understanding(Intent.AUTHOR, names=names, book_ids=ids, yes_no=yes_no, heard_as=inexact)
+    return None
+
+
+def _asked_about(text: str, authors: NameIndex[int], titles: NameIndex[int], yes_no: bool) -> Understanding | None:
+    """A question about a named author or book that the indexes did not find in the text: the closest match of
+    the name when there is one, else the name as asked, so that the answer can say the club has none of it."""
+    for pattern, intent in ((_ASKS_ABOUT_AUTHOR, Intent.AUTHOR), (_ASKS_ABOUT_BOOK, Intent.BOOK)):
+        found = pattern.search(text)
+        if found is None:
+            continue
+        name = _NAME_TAIL.sub("", next(group for group in found.groups() if group)).strip(" \"'“”‘’*_")
+        if not name or not _fragments(normalise(name).split()):
+            continue
+        guessed = _guess(normalise(name).split(), authors, titles, yes_no)
+        if guessed.intent is not Intent.UNKNOWN or guessed.did_you_mean:
+            return guessed
+        return Understanding(intent, names=(" ".join(name.split())[:MAX_ASKED_NAME],), yes_no=yes_no)
     return None
 
 
@@ -505,11 +543,16 @@ def answer_period(period: Period, total: int, books: Sequence[BookFacts]) -> str
     return reply.render()
 
 
-def answer_unknown(understanding: Understanding) -> str:
+def answer_unknown(understanding: Understanding, *, empty_history: bool = False) -> str:
     lines = []
-    if understanding.did_you_mean:
+    if empty_history:
+        lines.append("The club's history is empty so far: moderators add reads with `/club add`, or bring in a "
+                     "Goodreads export with `/club import`.")
+    elif understanding.did_you_mean:
         lines.append(f"I couldn't find that in this server's club history. Did you mean "
                      f"{' or '.join(_bold(name) for name in understanding.did_you_mean)}?")
+    elif understanding.intent is Intent.BOOK and understanding.names:
+        lines.append(f"The club's records have no book called “{_md(understanding.names[0])}”.")
     else:
         lines.append("I can't answer that from this server's club history.")
     lines.append("I can answer questions like: " + "; ".join(f"“{example}”" for example in EXAMPLES) + ".")

@@ -241,7 +241,7 @@ class OfflineAsker:
                                                                 limit=PERIOD_READS)
                 return answer_period(period or ALL_TIME, total, [_read_facts(read, snapshot) for read in reads])
             case _:
-                return answer_unknown(understanding)
+                return answer_unknown(understanding, empty_history=not snapshot.titles)
 
     async def facts(self, guild_id: int, snapshot: Snapshot, book_ids: Sequence[int]) -> list[BookFacts]:
         """The guild's facts for these books: club reads first, newest first, then books only in the records."""

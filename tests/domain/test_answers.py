@@ -157,6 +157,49 @@ def test_an_unclear_name_gets_a_did_you_mean(indexes) -> None:
     assert "Did you mean" in text and "Haruki Murakami" in text
 
 
+@pytest.mark.parametrize(
+    ("question", "intent", "name"),
+    [
+        ("have you read any other Margaret Atwood?", Intent.AUTHOR, "Margaret Atwood"),
+        ("Have you read any Atwood? Which do you recommend?", Intent.AUTHOR, "Atwood"),
+        ("which Atwood would you recommend?", Intent.AUTHOR, "Atwood"),
+        ("what did we read by Margaret Atwood", Intent.AUTHOR, "Margaret Atwood"),
+        ("have you read any books by Atwood and which one is best?", Intent.AUTHOR, "Atwood"),
+        ("what did the club think of Middlemarch?", Intent.BOOK, "Middlemarch"),
+        ("who liked “Middlemarch”?", Intent.BOOK, "Middlemarch"),
+    ],
+)
+def test_a_name_the_club_never_read_is_kept_as_asked(question: str, intent: Intent, name: str, indexes) -> None:
+    understood = ask(question, indexes)
+    assert (understood.intent, understood.names, understood.book_ids) == (intent, (name,), ())
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("which do you recommend?", Intent.READ_NEXT),
+        ("which book would you recommend?", Intent.READ_NEXT),
+        ("have you read anything this year?", Intent.PERIOD),
+        ("what did you think of the last book?", Intent.LAST),
+        ("what is the meaning of life?", Intent.UNKNOWN),
+    ],
+)
+def test_wording_without_a_name_is_not_taken_for_one(question: str, intent: Intent, indexes) -> None:
+    assert ask(question, indexes).intent is intent
+
+
+def test_a_name_asked_about_still_matches_the_records_despite_typos(indexes) -> None:
+    understood = ask("which Morison would you recommend?", indexes)
+    assert understood.intent is Intent.AUTHOR and understood.names == ("Toni Morrison",)
+
+
+def test_unknown_books_and_an_empty_history_are_said_plainly(indexes) -> None:
+    text = answer_unknown(ask("what did the club think of Middlemarch?", indexes))
+    assert text.startswith("The club's records have no book called “Middlemarch”.")
+    empty = answer_unknown(Understanding(Intent.UNKNOWN), empty_history=True)
+    assert empty.startswith("The club's history is empty so far") and "`/club import`" in empty
+
+
 ISHIGURO = [
     BookFacts(1, "Never Let Me Go", "Kazuo Ishiguro", "finished", date(2019, 4, 1), date(2019, 5, 14), 4.67, 3,
               Quote("Alice", "Devastating. Read it before someone spoils it for you. It stays with you.", 5)),

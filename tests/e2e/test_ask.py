@@ -79,8 +79,29 @@ async def test_the_other_server_learns_nothing(club: Any) -> None:
     for question in (QUESTION, "what should I read next?", "how many books did we read in 2019?",
                      "what did the club think of Beloved?", "what are we reading now?"):
         text = (await (await run(club, "Alice", "ask", guild=other, question=question)).reply()).text()
-        for secret in ("Ishiguro", "Never Let Me Go", "Beloved", "Piranesi", "Devastating"):
-            assert secret not in text
+        # A name the member typed may be echoed ("nothing by Ishiguro"); nothing of the first server's records may.
+        for secret in ("Kazuo", "Ishiguro", "Never Let Me Go", "Beloved", "Piranesi", "Devastating", "4.7★"):
+            assert secret.lower() in question.lower() or secret not in text, (question, text)
+    # The names the member asked about are answered as unknown here, not met with silence.
+    assert "No: the club hasn't read anything by Ishiguro yet." in (
+        await (await run(club, "Alice", "ask", guild=other, question=QUESTION)).reply()).text()
+
+
+async def test_names_the_club_never_read_are_answered_plainly(club: Any) -> None:
+    async def ask(question: str) -> str:
+        return (await (await run(club, "Alice", "ask", question=question)).reply()).text()
+
+    assert (await ask("which Atwood would you recommend?")).startswith(
+        "The club hasn't read anything by Atwood yet.")
+    assert (await ask("what did the club think of Middlemarch?")).startswith(
+        "The club's records have no book called “Middlemarch”.")
+
+
+async def test_a_new_club_is_told_its_history_is_empty_and_how_to_fill_it(bookclub: Any) -> None:
+    guild = bookclub.double.guild_b
+    ix = await bookclub.double.slash(guild, guild.member("Alice"), "ask", question="what is the meaning of life?")
+    text = (await ix.reply()).text()
+    assert text.startswith("The club's history is empty so far") and "`/club add`" in text and "`/club import`" in text
 
 
 async def test_other_questions_answer_from_the_history(club: Any) -> None:

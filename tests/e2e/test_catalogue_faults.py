@@ -41,6 +41,18 @@ async def test_with_a_working_catalogue_answers_name_the_books_not_read_yet(book
     assert "Never Let Me Go" in answer and "The Remains of the Day" in answer
 
 
+async def test_an_author_the_club_never_read_is_answered_no_with_the_catalogues_books(
+    bookclub: Any, openlibrary: FakeOpenLibrary
+) -> None:
+    await run(bookclub, "Mod", "club add", title="Never Let Me Go", author="Kazuo Ishiguro", started="2019-04-01",
+              finished="2019-05-14")
+    await run(bookclub, "Alice", "rate", book="Never Let Me Go", stars=5)
+    answer = await run(bookclub, "Alice", "ask", question="Have you read any Susanna Clarke? Which do you recommend?")
+    assert answer.startswith("No: the club hasn't read anything by Susanna Clarke yet.")
+    assert "Not read by the club yet: **Jonathan Strange \\& Mr Norrell** (2004), **Piranesi** (2020)." in answer
+    assert "Never Let Me Go" not in answer, "not the club's best-rated read of another author"
+
+
 @pytest.mark.parametrize("fault", [{"status": 500}, {"delay": 2.0}, {"garbage": True}],
                          ids=["server-error", "timeout", "not-json"])
 async def test_a_failing_catalogue_leaves_its_part_out_and_nothing_breaks(bookclub: Any, openlibrary: FakeOpenLibrary,

@@ -91,8 +91,9 @@ async def test_another_guild_learns_nothing_of_this_one(offline: OfflineAsker) -
     for text_ in (DONE_WHEN, "what did the club think of Beloved?", "what should I read next?",
                   "how many books did we read in 2025?", "what are we reading now?", "what did we read last?"):
         answer = await offline.answer(question(text_, guild_id=GUILD_B))
-        for title in ("Never Let Me Go", "Remains", "Orphans", "Beloved", "Piranesi", "Ishiguro"):
-            assert title not in answer.text
+        # A name the member typed may be echoed ("nothing by Ishiguro"); nothing of guild A's records may.
+        for title in ("Never Let Me Go", "Remains", "Orphans", "Beloved", "Piranesi", "Ishiguro", "Kazuo"):
+            assert title.lower() in text_.lower() or title not in answer.text, (text_, answer.text)
 
 
 async def test_read_next_is_the_best_rated_club_read_the_member_has_not_rated(offline: OfflineAsker) -> None:
