@@ -17,6 +17,11 @@ async def test_a_database_held_at_start_up_is_waited_for_and_the_bot_then_serves
     double: DiscordDouble, bot_process: BotProcess
 ) -> None:
     await bot_process.start()
+    # Ctrl-C only once the bot answers: `start` returns when the double has sent READY, and a SIGINT that lands
+    # while discord.py is still finishing the handshake is lost (Python 3.11's wait_for swallows the cancel).
+    guild = double.guild_a
+    shown = await (await double.slash(guild, guild.member("Mod"), "config show", timeout=10.0)).reply(timeout=15.0)
+    assert "Book club settings" in shown.text()
     assert await bot_process.stop() == 0
     other = sqlite3.connect(bot_process.database, isolation_level=None, check_same_thread=False)
     sessions = len(double.sessions)
@@ -31,7 +36,6 @@ async def test_a_database_held_at_start_up_is_waited_for_and_the_bot_then_serves
     finally:
         other.close()
     assert "Traceback" not in bot_process.output()
-    guild = double.guild_a
     answer = await (await double.slash(guild, guild.member("Mod"), "club add", title="Hamnet",
                                        author="Maggie O'Farrell", started="2026-01-01")).reply(timeout=15.0)
     assert answer.text().startswith("Added"), answer.text()
