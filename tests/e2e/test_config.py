@@ -13,6 +13,7 @@ import pytest
 from bot.bot import BookClubBot
 from bot.settings import Settings
 from tests.discord_double import ActionRefused
+from tests.e2e.conftest import READY_TIMEOUT
 
 
 async def run(bookclub: Any, member: str, command: str, guild: Any = None, **options: Any) -> Any:
@@ -30,7 +31,8 @@ async def restarted(bookclub: Any, settings: Settings) -> AsyncIterator[BookClub
         runner = asyncio.create_task(bot.start(bookclub.double.token))
         try:
             ready = asyncio.ensure_future(bot.wait_until_ready())
-            done, _ = await asyncio.wait([runner, ready], timeout=10, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait([runner, ready], timeout=READY_TIMEOUT,
+                                         return_when=asyncio.FIRST_COMPLETED)
             if runner in done:
                 runner.result()
             assert bot.is_ready()
