@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import sqlite3
 import sys
 from contextlib import AsyncExitStack
@@ -25,6 +27,7 @@ from bot.store import Store, StoreError, is_busy
 log = logging.getLogger("bot")
 
 EXIT_CONFIG = 2
+STOP_GRACE_SECONDS = 10
 
 
 def load_settings() -> Settings:
@@ -57,7 +60,67 @@ async def open_asker(settings: Settings, stack: AsyncExitStack, catalogue: OpenL
     return ModelAsker(client, settings.openai_model, offline)
 
 
+class Stopper:
+    """Ctrl-C (SIGINT) and SIGTERM (systemd, docker) stop the bot at whatever it is doing, once.
+
+    Before the bot runs, the run is cancelled. Once it runs, the bot is closed, which ends discord.py's connection
+    loop even inside its gateway handshake, where Python 3.11's `wait_for` swallows a cancellation: a Ctrl-C that
+    landed there used to be lost and the bot ran on.
+    """
+
+    def __init__(self) -> None:
+        self.requested = asyncio.Event()
+        self.bot_running = False
+        self._main = asyncio.current_task()
+
+    def install(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._on_signal, sig.name)
+
+    def _on_signal(self, name: str) -> None:
+        log.info("%s received; stopping", name)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            # A second signal gets Python's default: stop now.
+            loop.remove_signal_handler(sig)
+        self.requested.set()
+        if not self.bot_running and self._main is not None:
+            self._main.cancel()
+
+    async def run_bot(self, bot: BookClubBot, token: str) -> None:
+        """`bot.start(token)` until it ends or a stop is asked for; then the bot is closed and waited for."""
+        self.bot_running = True
+        running = asyncio.ensure_future(bot.start(token))
+        asked = asyncio.ensure_future(self.requested.wait())
+        try:
+            await asyncio.wait({running, asked}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            asked.cancel()
+        if running.done() and not self.requested.is_set():
+            running.result()  # LoginFailure and the like reach main()
+            return
+        await bot.close()
+        done, _ = await asyncio.wait({running}, timeout=STOP_GRACE_SECONDS)
+        if not done:
+            log.warning("the bot did not stop within %d s of closing; cancelling it", STOP_GRACE_SECONDS)
+            running.cancel()
+        with contextlib.suppress(BaseException):
+            await running  # an error of a connection closed under it is expected now
+
+
 async def run(settings: Settings, token: str) -> None:
+    stopper = Stopper()
+    stopper.install()
+    try:
+        await serve(settings, token, stopper)
+    except asyncio.CancelledError:
+        if not stopper.requested.is_set():
+            raise
+    log.info("stopped")
+
+
+async def serve(settings: Settings, token: str, stopper: Stopper) -> None:
     timeout = aiohttp.ClientTimeout(total=20)
     clock = Clock()
     async with AsyncExitStack() as stack:
@@ -69,7 +132,7 @@ async def run(settings: Settings, token: str) -> None:
         bot = BookClubBot(settings=settings, store=store, clock=clock, http_session=http_session, asker=asker,
                           catalogue=catalogue)
         async with bot:
-            await bot.start(token)
+            await stopper.run_bot(bot, token)
 
 
 def backup_command(settings: Settings, target: str) -> None:
@@ -101,6 +164,7 @@ def main() -> None:
     try:
         asyncio.run(run(settings, settings.discord_token.get_secret_value()))
     except KeyboardInterrupt:
+        # A second Ctrl-C while stopping.
         log.info("stopped")
     except StoreError as error:
         print(f"Cannot start: {error}", file=sys.stderr)

@@ -86,13 +86,14 @@ class BotProcess:
             self._process.send_signal(signal.SIGKILL)
         self._process.wait()
 
-    async def stop(self, timeout: float = STOP_TIMEOUT) -> int | None:
-        """Ctrl-C, as an operator stops it; killed if it does not exit in time. Returns the exit status."""
+    async def stop(self, timeout: float = STOP_TIMEOUT, sig: signal.Signals = signal.SIGINT) -> int | None:
+        """Ctrl-C (or `sig`: SIGTERM is how systemd and docker stop it); killed if it does not exit in time.
+        Returns the exit status."""
         process = self._process
         if process is None:
             return None
         if process.poll() is None:
-            process.send_signal(signal.SIGINT)
+            process.send_signal(sig)
             await self.double.wait_until(lambda: process.poll() is not None, timeout)
         self.kill()
         return process.returncode
