@@ -24,9 +24,9 @@ from tests.doubles.openlibrary_server import FakeOpenLibrary
 from tests.e2e.helpers import SETTLE, eventually, pass_time
 
 # Short enough to keep the file quick, long enough for a loopback answer on a busy two-core machine.
-CATALOGUE_TIMEOUT = 0.5
-FEED_TIMEOUT = 0.5
-SLOW = 2.0
+CATALOGUE_TIMEOUT = 1.0
+FEED_TIMEOUT = 1.0
+SLOW = 3.0  # well past the timeouts above, which leave a working double room on busy cores
 QUESTION = "have you read any Ishiguro?"
 
 
