@@ -105,7 +105,7 @@ class Stopper:
         if not done:
             log.warning("the bot did not stop within %d s of closing; cancelling it", STOP_GRACE_SECONDS)
             running.cancel()
-        with contextlib.suppress(BaseException):
+        with contextlib.suppress(Exception, asyncio.CancelledError):
             await running  # an error of a connection closed under it is expected now
 
 
