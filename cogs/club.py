@@ -14,7 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.domain.answers import EXAMPLES, day_text, stars_text
+from bot.domain.answers import EXAMPLES, day_text, stars_text, titled
 from bot.domain.feeds import truncate
 from bot.domain.goodreads import MAX_BYTES, GoodreadsFormatError, SkippedRow, export_csv, parse_export
 from bot.domain.names import author_key
@@ -135,7 +135,7 @@ class ClubCog(commands.Cog):
             guild.id, book.id, status=status, started_on=started_on, finished_on=finished_on, now=self.bot.clock.now()
         )
         verb = "Added" if created else "Updated"
-        await reply(interaction, f"{verb} **{md(book.title)}** by {md(book.author)} in the club history: "
+        await reply(interaction, f"{verb} {titled(book.title, book.author)} in the club history: "
                                  f"{describe_read(read)}.")
 
     # -- /club history ----------------------------------------------------------------------------
@@ -170,7 +170,7 @@ class ClubCog(commands.Cog):
         for read in reads:
             score = scores.get(read.book.id)
             rated = f" · {stars_text(score.average, score.votes)}" if score else ""
-            lines.append(f"**{md(read.book.title)}** by {md(read.book.author)}: {describe_read(read)}{rated}")
+            lines.append(f"{titled(read.book.title, read.book.author)}: {describe_read(read)}{rated}")
         embed = discord.Embed(title=truncate(heading, 256), colour=COLOUR,
                               description=truncate("\n".join(lines), 4096))
         more = f"{total - len(reads)} more not shown · " if total > len(reads) else ""
@@ -209,11 +209,11 @@ class ClubCog(commands.Cog):
             if discussion is not None:
                 sections = " · ".join(f"{md(section.name)} <#{section.thread_id}>" for section in discussion.sections)
                 value += f"\nDiscussion: <#{discussion.thread_id}>" + (f"\nSections: {sections}" if sections else "")
-            embed.add_field(name=truncate(f"{read.book.title} by {read.book.author}", 256), value=truncate(value, 1024),
+            embed.add_field(name=truncate(read.book.label, 256), value=truncate(value, 1024),
                             inline=False)
         if planned:
             embed.add_field(name="Next up", value=truncate("\n".join(
-                f"**{md(read.book.title)}** by {md(read.book.author)}" for read in planned), 1024), inline=False)
+                titled(read.book.title, read.book.author) for read in planned), 1024), inline=False)
         config = await self.bot.store.config.get(guild.id)
         if config.has_schedule and config.schedule_weekday is not None and config.schedule_time:
             upcoming = next_slot(self.bot.clock.now(), config.schedule_weekday, parse_hhmm(config.schedule_time),

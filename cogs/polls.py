@@ -20,7 +20,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.domain.answers import day_text
+from bot.domain.answers import day_text, titled
 from bot.domain.durations import format_duration, parse_duration
 from bot.domain.feeds import truncate
 from bot.domain.polls import (
@@ -72,10 +72,6 @@ ORDINALS = ("1st", "2nd", "3rd", "4th", "5th", "6th", "7th", "8th", "9th", "10th
 
 def md(text: str) -> str:
     return escape_markdown(" ".join(text.split()))
-
-
-def book_text(title: str, author: str) -> str:
-    return f"**{md(title)}** by {md(author)}" if author else f"**{md(title)}**"
 
 
 def mentions(member_ids: Sequence[int]) -> str:
@@ -216,7 +212,7 @@ def ballot_message(poll: Poll, ranked: Sequence[int], current: Sequence[int] | N
             for number, position in enumerate(current, start=1) if position in by_position))
     if ranked:
         lines.append("")
-        lines += [f"{number}. {book_text(by_position[position].title, by_position[position].author)}"
+        lines += [f"{number}. {titled(by_position[position].title, by_position[position].author)}"
                   for number, position in enumerate(ranked, start=1)]
     remaining = [candidate for candidate in poll.candidates if candidate.position not in ranked]
     view = discord.ui.View(timeout=None)
@@ -233,7 +229,7 @@ def ballot_message(poll: Poll, ranked: Sequence[int], current: Sequence[int] | N
 
 def poll_embed(poll: Poll, *, closed: bool = False) -> discord.Embed:
     """The ranked poll's message: the books in nomination order and how to vote."""
-    lines = [f"{candidate.position + 1}. {book_text(candidate.title, candidate.author)}"
+    lines = [f"{candidate.position + 1}. {titled(candidate.title, candidate.author)}"
              for candidate in poll.candidates]
     embed = discord.Embed(title=QUESTION, colour=COLOUR, description="\n".join(lines))
     if closed:
@@ -260,7 +256,7 @@ def result_embed(poll: Poll) -> discord.Embed:
             description=f"{md(outcome.reason)}\nThe nominations stay open for the next poll.",
         )
     else:
-        lines = [f"{book_text(winner.title, winner.author)} won the poll and is the club's next read.",
+        lines = [f"{titled(winner.title, winner.author)} won the poll and is the club's next read.",
                  md(outcome.reason)]
         if winner.nominators:
             lines.append(f"Nominated by {mentions(winner.nominators)}.")
@@ -326,7 +322,7 @@ class PollsCog(commands.Cog, name=COG_NAME):
         await interaction.response.defer(ephemeral=True, thinking=True)
         book = await self.nominated_book(guild.id, title, author)
         status = await polls.nominate(guild.id, book.id, interaction.user.id, now=self.bot.clock.now())
-        named = book_text(book.title, book.author)
+        named = titled(book.title, book.author)
         if status == "already_yours":
             raise UserError(f"You have already nominated {named}.")
         if status == "in_poll":
@@ -361,7 +357,7 @@ class PollsCog(commands.Cog, name=COG_NAME):
         if known is not None and key.same_book(NominationKey.of(known.title, known.author, known.work_key)):
             read = await self.bot.store.history.get_read(guild_id, known.id)
             if read is not None:
-                named = book_text(known.title, known.author)
+                named = titled(known.title, known.author)
                 if read.status == "reading":
                     raise UserError(f"The club is reading {named} right now.")
                 if read.status == "planned":
@@ -468,7 +464,7 @@ class PollsCog(commands.Cog, name=COG_NAME):
         await self.bot.store.jobs.cancel(guild.id, POLL_CLOSE, key)
         where = f"<#{poll.announcement_channel_id}>" if poll.announcement_channel_id else "the announcements"
         winner = poll.winner
-        summary = (f"the winner is {book_text(winner.title, winner.author)}" if winner
+        summary = (f"the winner is {titled(winner.title, winner.author)}" if winner
                    else "it has no winner, so the nominations stay")
         await reply(interaction, f"Poll #{poll.id} is closed: {summary}. The result is in {where}.")
 
@@ -538,7 +534,7 @@ class PollsCog(commands.Cog, name=COG_NAME):
             raise UserError("This poll has closed; ballots are no longer taken.")
         by_position = {candidate.position: candidate for candidate in poll.candidates}
         lines = ["Your new ballot replaces your earlier one:" if replaced else "Your ballot is in:"]
-        lines += [f"{number}. {book_text(by_position[position].title, by_position[position].author)}"
+        lines += [f"{number}. {titled(by_position[position].title, by_position[position].author)}"
                   for number, position in enumerate(ranking, start=1)]
         lines.append(f"Nobody else can see it. Press **Vote** again to change it before the close, "
                      f"{discord.utils.format_dt(poll.closes_at, 'R')}.")

@@ -370,6 +370,12 @@ def _bold(title: str) -> str:
     return f"**{_md(title)}**"
 
 
+def titled(title: str, author: str) -> str:
+    """"**Title** by Author" in markdown, or the bold title alone when the author is unknown (a nomination made
+    while Open Library was away, say)."""
+    return f"{_bold(title)} by {_md(author)}" if author.strip() else _bold(title)
+
+
 def month_text(day: date) -> str:
     return f"{MONTHS[day.month - 1]} {day.year}"
 
@@ -478,7 +484,7 @@ def answer_book(
     reply.tail.extend(_quote_lines(book.quote))
     if len(books) > 1:
         reply.tail.append("Other books with that title: " + ", ".join(
-            f"{_bold(other.title)} by {_md(other.author)}" for other in books[1:4]))
+            titled(other.title, other.author) for other in books[1:4]))
     reply.tail.extend(_heard_as(understanding))
     return reply.render()
 
@@ -490,9 +496,9 @@ def answer_current(reading: Sequence[BookFacts], planned: Sequence[BookFacts]) -
     for book in reading:
         since = f" (since {day_text(book.started_on)})" if book.started_on else ""
         rated = f": {stars_text(book.average, book.votes)} so far" if book.votes else ""
-        reply.items.append(f"The club is reading {_bold(book.title)} by {_md(book.author)}{since}{rated}.")
+        reply.items.append(f"The club is reading {titled(book.title, book.author)}{since}{rated}.")
     if planned:
-        reply.tail.append("Next up: " + ", ".join(f"{_bold(book.title)} by {_md(book.author)}" for book in planned[:3])
+        reply.tail.append("Next up: " + ", ".join(titled(book.title, book.author) for book in planned[:3])
                           + ".")
     elif not reading:
         reply.tail.append("Moderators can add one with `/club add`.")
@@ -504,7 +510,7 @@ def answer_last(book: BookFacts | None) -> str:
         return "The club hasn't finished a book yet."
     reply = _Reply()
     finished = f", finished in {month_text(book.finished_on)}" if book.finished_on else ""
-    reply.head.append(f"The club's last read was {_bold(book.title)} by {_md(book.author)}{finished}: "
+    reply.head.append(f"The club's last read was {titled(book.title, book.author)}{finished}: "
                       f"{stars_text(book.average, book.votes)}.")
     reply.tail.extend(_quote_lines(book.quote))
     return reply.render()
@@ -516,7 +522,7 @@ def answer_read_next(book: BookFacts | None) -> str:
                 "rated one. `/rate` the club's reads and ask again.")
     reply = _Reply()
     read = f" (the club read it in {month_text(book.finished_on)})" if book.finished_on else ""
-    reply.head.append(f"Try {_bold(book.title)} by {_md(book.author)}: the best-rated club read you haven't rated, "
+    reply.head.append(f"Try {titled(book.title, book.author)}: the best-rated club read you haven't rated, "
                       f"{stars_text(book.average, book.votes)}{read}.")
     reply.tail.extend(_quote_lines(book.quote))
     return reply.render()
@@ -537,7 +543,7 @@ def answer_period(period: Period, total: int, books: Sequence[BookFacts]) -> str
         reply.head.append(f"The club finished {total} {noun} {period.label}:")
     for book in books:
         when = f" ({month_text(book.finished_on)})" if book.finished_on else ""
-        reply.items.append(f"• {_bold(book.title)} by {_md(book.author)}{when}")
+        reply.items.append(f"• {titled(book.title, book.author)}{when}")
     if not period.all_time:
         reply.unlisted = total - len(books)
     return reply.render()

@@ -169,6 +169,24 @@ async def test_a_native_poll_is_ended_by_the_bot_and_announces_the_top_answer(bo
     assert len(announcements(bookclub)) == 1
 
 
+async def test_a_winner_nominated_without_an_author_reads_as_its_title_everywhere(bookclub: Any) -> None:
+    double, guild = bookclub.double, bookclub.double.guild_a
+    await set_up_channels(bookclub)
+    # Open Library is away in these tests: the books are kept as typed, with no author.
+    for member, title in (("Alice", "Piranesi"), ("Bob", "Hamnet")):
+        assert (await run(bookclub, member, "nominate", title=title)).startswith("You nominated")
+    await run(bookclub, "Mod", "poll start", closes_in="1h")
+    [poll_message] = double.bot_messages(guild.channel("polls"))
+    await double.vote_native(poll_message, 1, guild.member("Carol"))
+    assert "the winner is Piranesi" in await run(bookclub, "Mod", "poll close")
+    current = await run(bookclub, "Alice", "club current")
+    assert "Next up\nPiranesi" in current and " by " not in current, current
+    assert "Piranesi: planned" in await run(bookclub, "Alice", "club history")
+    asked = bookclub.double.slash(guild, guild.member("Alice"), "ask", question="what are we reading now?")
+    answer = shown_text((await (await asked).reply()).text())
+    assert answer.endswith("Next up: Piranesi.") and " by " not in answer, answer
+
+
 async def test_a_tie_goes_to_the_earliest_nomination_and_says_so(bookclub: Any) -> None:
     double, guild = bookclub.double, bookclub.double.guild_a
     await set_up_channels(bookclub)
