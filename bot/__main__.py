@@ -124,7 +124,12 @@ async def serve(settings: Settings, token: str, stopper: Stopper) -> None:
     timeout = aiohttp.ClientTimeout(total=20)
     clock = Clock()
     async with AsyncExitStack() as stack:
-        store = await stack.enter_async_context(Store(settings.database_path))
+        try:
+            store = await stack.enter_async_context(Store(settings.database_path))
+        except (OSError, sqlite3.Error) as error:
+            # A folder that cannot be made, a file that is not a database, no permission: one line, no traceback.
+            raise StoreError(f"the database {settings.database_path} cannot be opened ({error}). Check "
+                             "DATABASE_PATH.") from error
         await store.db.wait_until_writable()
         http_session = await stack.enter_async_context(aiohttp.ClientSession(timeout=timeout))
         catalogue = OpenLibraryCatalogue(http_session, settings.openlibrary_base, store.catalogue_cache, clock)
@@ -175,6 +180,11 @@ def main() -> None:
         # Taken again by another program between the wait above and a start-up write: say so, not a traceback.
         print(f"Cannot start: another program held the database {settings.database_path} for over 2 s during "
               "start-up. Close it (an open sqlite3 shell?) and start the bot again.", file=sys.stderr)
+        raise SystemExit(1) from None
+    except aiohttp.ClientConnectionError as error:
+        # Login is the first request; the gateway reconnects by itself once the bot runs.
+        print(f"Cannot reach Discord ({error}). Check the network, or DISCORD_API_BASE when it is set, and "
+              "start the bot again.", file=sys.stderr)
         raise SystemExit(1) from None
     except discord.LoginFailure:
         print("Discord refused the token in DISCORD_TOKEN: reset it in the developer portal and update .env.",

@@ -84,3 +84,25 @@ def test_a_database_taken_again_during_start_up_ends_with_one_line(
     assert stopped.value.code == 1
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("Cannot start: another program held the database") and "club.db" in line
+
+
+def test_a_database_path_that_cannot_be_used_ends_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a folder")
+    (tmp_path / "club.db").write_text("not a database either")
+    for path in ("notes.txt/bookclub.db", "club.db"):
+        result = run_bot(env={"DISCORD_TOKEN": "token-value", "DATABASE_PATH": str(tmp_path / path)}, cwd=tmp_path)
+        assert result.returncode == 1
+        assert result.stderr.strip().splitlines() == [
+            line for line in result.stderr.strip().splitlines() if line.startswith("Cannot start: the database")]
+        assert "Check DATABASE_PATH." in result.stderr and "Traceback" not in result.stderr
+
+
+def test_discord_out_of_reach_ends_with_one_line_and_no_token(tmp_path: Path) -> None:
+    secret = "MTIzNDU2Nzg5MDEyMzQ1Njc4.abcdef.unreachable-token"
+    result = run_bot(env={"DISCORD_TOKEN": secret, "DATABASE_PATH": str(tmp_path / "club.db"),
+                          # Nothing listens on port 9 of this machine: the connection is refused at once.
+                          "DISCORD_API_BASE": "http://127.0.0.1:9/api/v10", "LOG_LEVEL": "WARNING"}, cwd=tmp_path)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("Cannot reach Discord (") and "DISCORD_API_BASE" in last
+    assert "Traceback" not in result.stderr and secret not in result.stderr + result.stdout

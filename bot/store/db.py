@@ -78,11 +78,16 @@ class Database:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = await aiosqlite.connect(self.path, isolation_level=None)
         self._conn.row_factory = aiosqlite.Row
-        await self._conn.execute("PRAGMA busy_timeout = 2000")
-        await self._conn.execute("PRAGMA foreign_keys = ON")
-        if not self.readonly:
-            await self._conn.execute("PRAGMA journal_mode = WAL")
-            await self._conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            await self._conn.execute("PRAGMA busy_timeout = 2000")
+            await self._conn.execute("PRAGMA foreign_keys = ON")
+            if not self.readonly:
+                await self._conn.execute("PRAGMA journal_mode = WAL")
+                await self._conn.execute("PRAGMA synchronous = NORMAL")
+        except BaseException:
+            # Not a database, say: close it, or its thread keeps the process from exiting.
+            await self.close()
+            raise
 
     async def wait_until_writable(self, notice_every: float = 60.0) -> float:
         """Waits while another program holds the write lock (an open `sqlite3` shell, a stuck tool), saying so in
