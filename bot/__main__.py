@@ -186,6 +186,11 @@ def main() -> None:
         print(f"Cannot reach Discord ({error}). Check the network, or DISCORD_API_BASE when it is set, and "
               "start the bot again.", file=sys.stderr)
         raise SystemExit(1) from None
+    except discord.PrivilegedIntentsRequired:
+        print("Discord refused the Message Content intent that MESSAGE_CONTENT_INTENT=true asks for: enable it in "
+              "the developer portal (Bot → Privileged Gateway Intents → Message Content Intent), or set "
+              "MESSAGE_CONTENT_INTENT=false.", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
     except discord.LoginFailure:
         print("Discord refused the token in DISCORD_TOKEN: reset it in the developer portal and update .env.",
               file=sys.stderr)

@@ -31,6 +31,8 @@ class BotProcess:
         self.database = database
         self.logs = logs
         self.starts = 0
+        # Settings of the operator's .env for the next start, e.g. {"MESSAGE_CONTENT_INTENT": "true"}.
+        self.extra_env: dict[str, str] = {}
         self._process: subprocess.Popen[bytes] | None = None
         self._files: list[IO[bytes]] = []
 
@@ -44,6 +46,7 @@ class BotProcess:
             # Blank wins over a key an operator may keep in .env: the child answers offline.
             "OPENAI_API_KEY": "",
             "LOG_LEVEL": "INFO",
+            **self.extra_env,
         }
 
     @property

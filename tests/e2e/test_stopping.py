@@ -1,5 +1,5 @@
-"""Stopping the bot as operators do: Ctrl-C in a terminal, SIGTERM from systemd or docker, at any moment of its
-start-up. It stops at once with status 0, never hanging on until the supervisor kills it."""
+"""Starting and stopping the bot as operators do: Ctrl-C in a terminal, SIGTERM from systemd or docker, at any
+moment of its start-up, stops it at once with status 0; a start Discord refuses ends with one line that says why."""
 
 from __future__ import annotations
 
@@ -48,3 +48,15 @@ async def test_a_stop_while_waiting_for_a_held_database_ends_the_bot(double: Dis
     output = bot_process.output()
     assert "logging in" not in output.split("waiting for it")[-1], "it stopped without logging in"
     assert output.rstrip().endswith("INFO    bot: stopped") and "Traceback" not in output
+
+
+async def test_a_refused_message_content_intent_ends_with_one_line_saying_where_to_enable_it(
+    double: DiscordDouble, bot_process: BotProcess
+) -> None:
+    double.gateway.allowed_privileged_intents = 0
+    bot_process.extra_env = {"MESSAGE_CONTENT_INTENT": "true"}
+    with pytest.raises(AssertionError, match="exited with status 2"):
+        await bot_process.start()
+    output = bot_process.output()
+    assert "Privileged Gateway Intents" in output and "MESSAGE_CONTENT_INTENT=false" in output
+    assert "Traceback" not in output
