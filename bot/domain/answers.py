@@ -76,6 +76,11 @@ _ASKS_ABOUT_BOOK = re.compile(
     + r"|\bwho\s+(?:liked|loved|enjoyed|hated|disliked|rated)\s+" + _NAME_END.format("who"),
     re.IGNORECASE,
 )
+_ASKS_ABOUT_EITHER = re.compile(
+    r"\b(?:have|did|has)\s+(?:we|you|the club|y'?all|everyone)\s+(?:ever\s+|already\s+)?read\s+"
+    + _NAME_END.format("read"),
+    re.IGNORECASE,
+)
 # Where a captured name ends when the question goes on ("any Ishiguro and which would you pick").
 _NAME_TAIL = re.compile(r"\s+(?:and|or|if|which|that|yet|recently|lately|before|so far|at all)\b.*$", re.IGNORECASE)
 _ALL_TIME = re.compile(r"\bin total\b|\ball time\b|\bever\b|\bso far\b|\baltogether\b|\bin all\b")
@@ -253,7 +258,8 @@ def _named(
 def _asked_about(text: str, authors: NameIndex[int], titles: NameIndex[int], yes_no: bool) -> Understanding | None:
     """A question about a named author or book that the indexes did not find in the text: the closest match of
     the name when there is one, else the name as asked, so that the answer can say the club has none of it."""
-    for pattern, intent in ((_ASKS_ABOUT_AUTHOR, Intent.AUTHOR), (_ASKS_ABOUT_BOOK, Intent.BOOK)):
+    for pattern, intent in ((_ASKS_ABOUT_AUTHOR, Intent.AUTHOR), (_ASKS_ABOUT_BOOK, Intent.BOOK),
+                            (_ASKS_ABOUT_EITHER, Intent.UNKNOWN)):
         found = pattern.search(text)
         if found is None:
             continue
@@ -559,6 +565,9 @@ def answer_unknown(understanding: Understanding, *, empty_history: bool = False)
                      f"{' or '.join(_bold(name) for name in understanding.did_you_mean)}?")
     elif understanding.intent is Intent.BOOK and understanding.names:
         lines.append(f"The club's records have no book called “{_md(understanding.names[0])}”.")
+    elif understanding.names:
+        # "have we read X?", where X could be a title or an author.
+        lines.append(f"The club's records have no book or author like “{_md(understanding.names[0])}”.")
     else:
         lines.append("I can't answer that from this server's club history.")
     lines.append("I can answer questions like: " + "; ".join(f"“{example}”" for example in EXAMPLES) + ".")

@@ -167,6 +167,7 @@ def test_an_unclear_name_gets_a_did_you_mean(indexes) -> None:
         ("have you read any books by Atwood and which one is best?", Intent.AUTHOR, "Atwood"),
         ("what did the club think of Middlemarch?", Intent.BOOK, "Middlemarch"),
         ("who liked “Middlemarch”?", Intent.BOOK, "Middlemarch"),
+        ("have we ever read Middlemarch?", Intent.UNKNOWN, "Middlemarch"),
     ],
 )
 def test_a_name_the_club_never_read_is_kept_as_asked(question: str, intent: Intent, name: str, indexes) -> None:
@@ -196,6 +197,8 @@ def test_a_name_asked_about_still_matches_the_records_despite_typos(indexes) -> 
 def test_unknown_books_and_an_empty_history_are_said_plainly(indexes) -> None:
     text = answer_unknown(ask("what did the club think of Middlemarch?", indexes))
     assert text.startswith("The club's records have no book called “Middlemarch”.")
+    either = answer_unknown(ask("have you read Le Guin?", indexes))
+    assert either.startswith("The club's records have no book or author like “Le Guin”.")
     empty = answer_unknown(Understanding(Intent.UNKNOWN), empty_history=True)
     assert empty.startswith("The club's history is empty so far") and "`/club import`" in empty
 

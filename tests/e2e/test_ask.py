@@ -95,6 +95,9 @@ async def test_names_the_club_never_read_are_answered_plainly(club: Any) -> None
         "The club hasn't read anything by Atwood yet.")
     assert (await ask("what did the club think of Middlemarch?")).startswith(
         "The club's records have no book called “Middlemarch”.")
+    assert (await ask("Have we ever read Le Guin?")).startswith(
+        "The club's records have no book or author like “Le Guin”.")
+    assert (await ask("have we read Beloved?")).startswith("**Beloved** by Toni Morrison: finished")
 
 
 async def test_a_new_club_is_told_its_history_is_empty_and_how_to_fill_it(bookclub: Any) -> None:
