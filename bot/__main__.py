@@ -174,12 +174,15 @@ def main() -> None:
     except StoreError as error:
         print(f"Cannot start: {error}", file=sys.stderr)
         raise SystemExit(1) from None
-    except sqlite3.OperationalError as error:
-        if not is_busy(error):
-            raise
-        # Taken again by another program between the wait above and a start-up write: say so, not a traceback.
-        print(f"Cannot start: another program held the database {settings.database_path} for over 2 s during "
-              "start-up. Close it (an open sqlite3 shell?) and start the bot again.", file=sys.stderr)
+    except sqlite3.Error as error:
+        if isinstance(error, sqlite3.OperationalError) and is_busy(error):
+            # Taken again by another program between the wait for it and a start-up write.
+            print(f"Cannot start: another program held the database {settings.database_path} for over 2 s during "
+                  "start-up. Close it (an open sqlite3 shell?) and start the bot again.", file=sys.stderr)
+        else:
+            # A read-only file or disk, a full disk, a damaged file: only start-up errors get here.
+            print(f"Cannot start: the database {settings.database_path} cannot be used ({error}). Check "
+                  "DATABASE_PATH, that the bot may write there, and the disk.", file=sys.stderr)
         raise SystemExit(1) from None
     except aiohttp.ClientConnectionError as error:
         # Login is the first request; the gateway reconnects by itself once the bot runs.

@@ -65,13 +65,17 @@ def test_backup_of_a_missing_database_fails_clearly(tmp_path: Path) -> None:
     assert "no database" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_a_database_taken_again_during_start_up_ends_with_one_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(("error", "said"), [
+    ("database is locked", "Cannot start: another program held the database"),
+    ("attempt to write a readonly database", "Cannot start: the database"),
+])
+def test_a_database_failing_during_start_up_ends_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], error: str, said: str
 ) -> None:
     import bot.__main__ as entry
 
     async def held_mid_start(settings: object, token: str) -> None:
-        raise sqlite3.OperationalError("database is locked")
+        raise sqlite3.OperationalError(error)
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DISCORD_TOKEN", "token-value-that-must-not-leak")
@@ -83,7 +87,7 @@ def test_a_database_taken_again_during_start_up_ends_with_one_line(
         entry.main()
     assert stopped.value.code == 1
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert line.startswith("Cannot start: another program held the database") and "club.db" in line
+    assert line.startswith(said) and "club.db" in line and "Traceback" not in line
 
 
 def test_a_database_path_that_cannot_be_used_ends_with_one_line(tmp_path: Path) -> None:
