@@ -22,7 +22,7 @@ from bot.log import setup_logging
 from bot.services.asker import Asker, ModelAsker, OfflineAsker, readonly_history
 from bot.services.openlibrary import OpenLibraryCatalogue
 from bot.settings import SETUP_HELP, Settings, describe_errors
-from bot.store import Store, StoreError, is_busy
+from bot.store import BUSY_TIMEOUT_SECONDS, Store, StoreError, is_busy
 
 log = logging.getLogger("bot")
 
@@ -177,8 +177,9 @@ def main() -> None:
     except sqlite3.Error as error:
         if isinstance(error, sqlite3.OperationalError) and is_busy(error):
             # Taken again by another program between the wait for it and a start-up write.
-            print(f"Cannot start: another program held the database {settings.database_path} for over 2 s during "
-                  "start-up. Close it (an open sqlite3 shell?) and start the bot again.", file=sys.stderr)
+            print(f"Cannot start: another program held the database {settings.database_path} for over "
+                  f"{BUSY_TIMEOUT_SECONDS} s during start-up. Close it (an open sqlite3 shell?) and start the bot "
+                  "again.", file=sys.stderr)
         else:
             # A read-only file or disk, a full disk, a damaged file: only start-up errors get here.
             print(f"Cannot start: the database {settings.database_path} cannot be used ({error}). Check "

@@ -264,9 +264,10 @@ def _asked_about(text: str, authors: NameIndex[int], titles: NameIndex[int], yes
         if found is None:
             continue
         name = _NAME_TAIL.sub("", next(group for group in found.groups() if group)).strip(" \"'“”‘’*_")
-        if not name or not _fragments(normalise(name).split()):
+        words = normalise(name).split()
+        if not _fragments(words):
             continue
-        guessed = _guess(normalise(name).split(), authors, titles, yes_no)
+        guessed = _guess(words, authors, titles, yes_no)
         if guessed.intent is not Intent.UNKNOWN or guessed.did_you_mean:
             return guessed
         return Understanding(intent, names=(" ".join(name.split())[:MAX_ASKED_NAME],), yes_no=yes_no)

@@ -6,14 +6,14 @@ from pathlib import Path
 
 from bot.store.books import BookRepository
 from bot.store.config import ConfigRepository, FeedRepository
-from bot.store.db import Database, StoreError, is_busy
+from bot.store.db import BUSY_TIMEOUT_SECONDS, Database, StoreError, is_busy
 from bot.store.discussions import DiscussionRepository
 from bot.store.history import CatalogueCacheRepository, HistoryRepository
 from bot.store.jobs import JobRepository, StateRepository
 from bot.store.polls import PollRepository
 from bot.store.reviews import ReviewRepository
 
-__all__ = ["Store", "StoreError", "is_busy"]
+__all__ = ["BUSY_TIMEOUT_SECONDS", "Store", "StoreError", "is_busy"]
 
 
 class Store:

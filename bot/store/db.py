@@ -18,6 +18,8 @@ import aiosqlite
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+# How long a write waits for another connection's lock before SQLite answers "database is locked".
+BUSY_TIMEOUT_SECONDS = 2
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -79,7 +81,7 @@ class Database:
             self._conn = await aiosqlite.connect(self.path, isolation_level=None)
         self._conn.row_factory = aiosqlite.Row
         try:
-            await self._conn.execute("PRAGMA busy_timeout = 2000")
+            await self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
             await self._conn.execute("PRAGMA foreign_keys = ON")
             if not self.readonly:
                 await self._conn.execute("PRAGMA journal_mode = WAL")
@@ -89,9 +91,9 @@ class Database:
             await self.close()
             raise
 
-    async def wait_until_writable(self, notice_every: float = 60.0) -> float:
+    async def wait_until_writable(self, notice_every: float = 60.0) -> None:
         """Waits while another program holds the write lock (an open `sqlite3` shell, a stuck tool), saying so in
-        the log, instead of failing the start-up's first write. Returns the seconds waited."""
+        the log, instead of failing the start-up's first write."""
         loop = asyncio.get_running_loop()
         started = loop.time()
         next_notice = started
@@ -112,7 +114,7 @@ class Database:
             waited = loop.time() - started
             if waited >= 1.0:
                 log.info("the database %s is free again after %.0f s", self.path, waited)
-            return waited
+            return
 
     async def close(self) -> None:
         if self._conn is not None:
