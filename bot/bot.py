@@ -19,6 +19,7 @@ import cogs
 from bot.clock import Clock
 from bot.scheduler import Scheduler
 from bot.services.asker import Asker, OfflineAsker
+from bot.services.meeting_asker import MeetingAsker
 from bot.services.openlibrary import Catalogue
 from bot.settings import Settings
 from bot.store import Store
@@ -59,6 +60,7 @@ class BookClubBot(commands.Bot):
                  guild_ready_timeout: float = 2.0) -> None:
         intents = discord.Intents.default()
         intents.message_content = settings.message_content_intent
+        intents.guild_scheduled_events = True  # meetings follow what moderators change in Discord
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
@@ -74,7 +76,7 @@ class BookClubBot(commands.Bot):
         self.http_session = http_session
         # Without a catalogue, answers and /club add leave the catalogue's part out.
         self.catalogue = catalogue
-        self.asker: Asker = asker or OfflineAsker(store.history, catalogue)
+        self.asker: Asker = MeetingAsker(asker or OfflineAsker(store.history, catalogue), store.meetings)
         self.scheduler = Scheduler(store.jobs, clock)
 
     async def login(self, token: str) -> None:

@@ -23,7 +23,7 @@ from bot.domain.spoilers import escape_markdown
 from bot.errors import UserError
 from bot.services.asker import HistoryIndex, Question
 from bot.store.history import ClubRead, ReadStatus
-from cogs._shared.checks import moderator_check
+from cogs._shared.checks import NotModerator, is_moderator, moderator_check
 from cogs._shared.replies import COLOUR, NO_PINGS, guild_of, reply
 
 if TYPE_CHECKING:
@@ -134,6 +134,7 @@ class ClubCog(commands.Cog):
         read, created = await self.bot.store.history.add_read(
             guild.id, book.id, status=status, started_on=started_on, finished_on=finished_on, now=self.bot.clock.now()
         )
+        self.bot.dispatch("club_changed", guild.id)
         verb = "Added" if created else "Updated"
         await reply(interaction, f"{verb} {titled(book.title, book.author)} in the club history: "
                                  f"{describe_read(read)}.")
@@ -191,8 +192,12 @@ class ClubCog(commands.Cog):
     # -- /club current ----------------------------------------------------------------------------
 
     @club.command(name="current", description="What the club is reading now, its threads and the next slot")
-    async def current(self, interaction: discord.Interaction[BookClubBot]) -> None:
+    @app_commands.describe(post="Post it in the announcements channel, pinned and kept up to date (moderators)")
+    async def current(self, interaction: discord.Interaction[BookClubBot], post: bool = False) -> None:
         guild = guild_of(interaction)
+        if post:
+            await self.post_reading_now(interaction)
+            return
         history = self.bot.store.history
         reading = await history.reads(guild.id, status="reading", limit=5)
         planned = await history.reads(guild.id, status="planned", limit=3)
@@ -222,6 +227,14 @@ class ClubCog(commands.Cog):
                             value=f"{discord.utils.format_dt(upcoming, 'F')} ({WEEKDAYS[config.schedule_weekday]}s)",
                             inline=False)
         await reply(interaction, embed=embed)
+
+    async def post_reading_now(self, interaction: discord.Interaction[BookClubBot]) -> None:
+        if not await is_moderator(interaction):
+            raise NotModerator
+        meetings = self.bot.get_cog("Meetings")
+        if meetings is None or not hasattr(meetings, "post_reading_now"):
+            raise UserError("The Reading now message is not available right now; try again in a minute.")
+        await meetings.post_reading_now(interaction)  # pyright: ignore[reportAttributeAccessIssue]
 
     # -- /club import and export ------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from bot.store.db import BUSY_TIMEOUT_SECONDS, Database, StoreError, is_busy
 from bot.store.discussions import DiscussionRepository
 from bot.store.history import CatalogueCacheRepository, HistoryRepository
 from bot.store.jobs import JobRepository, StateRepository
+from bot.store.meetings import MeetingRepository
 from bot.store.polls import PollRepository
 from bot.store.reviews import ReviewRepository
 
@@ -31,6 +32,7 @@ class Store:
         self.polls = PollRepository(self.db)
         self.reviews = ReviewRepository(self.db)
         self.discussions = DiscussionRepository(self.db)
+        self.meetings = MeetingRepository(self.db)
 
     @property
     def path(self) -> Path:

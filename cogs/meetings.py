@@ -1,0 +1,447 @@
+"""/meeting: club meetings as Discord scheduled events, their reminders and the opt-in reminder role; and the
+pinned "Reading now" message. Translates interactions and gateway events to `bot.app.meetings` and back; the
+ports below are the only place these workflows touch Discord."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app.meetings import MEETING_END, MEETING_REMINDER, EventSpec, EventState, MeetingService
+from bot.app.posts import Post
+from bot.app.reading_now import READING_NOW_JOB, ReadingNowService, timestamp, where
+from bot.domain.meeting_answers import md
+from bot.domain.meetings import REPEAT_LABELS, RepeatKind, local_time
+from bot.errors import NotConfigured, UserError
+from bot.store.config import GuildConfig
+from bot.store.jobs import Job
+from bot.store.meetings import Meeting
+from cogs._shared.checks import moderator_check
+from cogs._shared.replies import COLOUR, NO_PINGS, guild_of, reply
+
+if TYPE_CHECKING:
+    from bot.bot import BookClubBot
+
+log = logging.getLogger(__name__)
+
+COG_NAME = "Meetings"
+REMINDER_ROLE = "Meeting reminders"
+CHANNEL_CHOICE = re.compile(r"^(?:channel:|<#)(\d+)>?$")
+MEETING_CHOICE = re.compile(r"^(?:meeting:|#)?(\d+)$")
+HISTORY_SCAN = 50
+MAX_INTERESTED_SHOWN = 30
+REPEAT_CHOICES = [app_commands.Choice(name=label, value=value) for value, label in
+                  (("none", "none"), ("weekly", "weekly"), ("biweekly", "every 2 weeks"), ("monthly", "monthly"))]
+EVENT_STATUSES = {
+    discord.EventStatus.scheduled: "scheduled",
+    discord.EventStatus.active: "active",
+    discord.EventStatus.completed: "completed",
+    discord.EventStatus.cancelled: "cancelled",
+}
+
+
+class DiscordPorts:
+    """The Discord side of the meeting workflows: scheduled events, messages and the reminder role."""
+
+    def __init__(self, bot: BookClubBot) -> None:
+        self.bot = bot
+
+    def guild(self, guild_id: int) -> discord.Guild:
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            raise RuntimeError(f"guild {guild_id} is not available")
+        return guild
+
+    # -- events
+
+    async def create_event(self, guild_id: int, spec: EventSpec) -> int:
+        guild = self.guild(guild_id)
+        common: dict[str, Any] = {
+            "name": spec.name, "description": spec.description, "start_time": spec.starts_at,
+            "end_time": spec.ends_at, "privacy_level": discord.PrivacyLevel.guild_only,
+        }
+        if spec.channel_id is not None:
+            channel = guild.get_channel(spec.channel_id)
+            if not isinstance(channel, discord.VoiceChannel | discord.StageChannel):
+                raise UserError("That channel is no longer a voice or stage channel I can see.")
+            event = await guild.create_scheduled_event(channel=channel, **common)
+        else:
+            event = await guild.create_scheduled_event(entity_type=discord.EntityType.external,
+                                                       location=spec.location or "", **common)
+        return event.id
+
+    async def find_event(self, guild_id: int, spec: EventSpec) -> int | None:
+        me = self.bot.user
+        for event in await self.guild(guild_id).fetch_scheduled_events(with_counts=False):
+            if (event.name == spec.name and event.start_time == spec.starts_at
+                    and (me is None or event.creator_id in (None, me.id))):
+                return event.id
+        return None
+
+    async def delete_event(self, guild_id: int, event_id: int) -> None:
+        try:
+            await self.bot.http.delete_scheduled_event(guild_id, event_id)
+        except discord.NotFound:
+            log.info("guild %d: event %d was already gone", guild_id, event_id)
+
+    async def interested(self, guild_id: int, event_id: int) -> list[str] | None:
+        guild = self.guild(guild_id)
+        try:
+            event = await guild.fetch_scheduled_event(event_id)
+            users = [user async for user in event.users(limit=MAX_INTERESTED_SHOWN)]
+        except discord.NotFound:
+            return None
+        names = []
+        for user in users:
+            member = guild.get_member(user.id)
+            names.append(member.display_name if member is not None else user.display_name)
+        return names
+
+    # -- messages
+
+    def embed(self, post: Post) -> discord.Embed:
+        embed = discord.Embed(title=post.title, description=post.description, colour=COLOUR)
+        for name, value in post.fields:
+            embed.add_field(name=name[:256], value=value[:1024], inline=False)
+        embed.set_footer(text=post.footer)
+        if post.thumbnail_url:
+            embed.set_thumbnail(url=post.thumbnail_url)
+        return embed
+
+    async def post(self, guild_id: int, channel_id: int, post: Post, *, ping_role_id: int | None = None) -> int:
+        channel = self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
+        # The one ping the bot ever makes: the opt-in reminder role, and nothing else in the message.
+        mentions = (discord.AllowedMentions(everyone=False, users=False, replied_user=False,
+                                            roles=[discord.Object(ping_role_id)])
+                    if ping_role_id is not None else NO_PINGS)
+        message = await channel.send(post.content, embed=self.embed(post), allowed_mentions=mentions)
+        return message.id
+
+    async def find_post(self, guild_id: int, channel_id: int, footer: str, after: datetime) -> int | None:
+        me = self.bot.user
+        channel = self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
+        try:
+            async for message in channel.history(limit=HISTORY_SCAN, after=after, oldest_first=False):
+                if me is not None and message.author.id == me.id and any(
+                    embed.footer.text == footer for embed in message.embeds
+                ):
+                    return message.id
+        except discord.Forbidden:
+            log.warning("cannot read the history of channel %d to look for an earlier post", channel_id)
+        return None
+
+    async def edit(self, guild_id: int, channel_id: int, message_id: int, post: Post) -> bool:
+        channel = self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
+        try:
+            await channel.get_partial_message(message_id).edit(content=post.content, embed=self.embed(post),
+                                                               allowed_mentions=NO_PINGS)
+        except discord.NotFound:
+            return False
+        return True
+
+    async def pin(self, guild_id: int, channel_id: int, message_id: int) -> None:
+        channel = self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
+        try:
+            await channel.get_partial_message(message_id).pin(reason="The club's Reading now message")
+        except discord.Forbidden:
+            log.warning("guild %d: cannot pin the Reading now message in channel %d", guild_id, channel_id)
+
+    # -- the reminder role
+
+    async def ensure_role(self, guild_id: int, role_id: int | None, name: str) -> int:
+        guild = self.guild(guild_id)
+        if role_id is not None and guild.get_role(role_id) is not None:
+            return role_id
+        try:
+            role = await guild.create_role(name=name, mentionable=True,
+                                           reason="Members opt in to meeting reminders with /meeting notify on")
+        except discord.Forbidden:
+            raise UserError("I need the Manage Roles permission to create the meeting reminders role.") from None
+        return role.id
+
+    async def set_member_role(self, guild_id: int, member_id: int, role_id: int, *, on: bool) -> bool:
+        guild = self.guild(guild_id)
+        member = guild.get_member(member_id) or await guild.fetch_member(member_id)
+        has = any(role.id == role_id for role in member.roles)
+        if has == on:
+            return False
+        role = discord.Object(role_id)
+        try:
+            if on:
+                await member.add_roles(role, reason="/meeting notify on")
+            else:
+                await member.remove_roles(role, reason="/meeting notify off")
+        except discord.Forbidden:
+            raise UserError("I can't change that role: I need Manage Roles, and my role must be above "
+                            f"**{REMINDER_ROLE}** in the server's role list.") from None
+        return True
+
+
+def meeting_line(meeting: Meeting) -> str:
+    line = f"#{meeting.id} · {timestamp(meeting.starts_at)} in {where(meeting)}"
+    if meeting.book is not None:
+        line += f" · **{md(meeting.book.title)}**"
+    if meeting.section:
+        line += f", up to {md(meeting.section)}"
+    if meeting.repeat != "none":
+        line += f" · repeats {REPEAT_LABELS[meeting.repeat]}"
+    return line
+
+
+class MeetingsCog(commands.Cog, name=COG_NAME):
+    """Meetings, their reminders and the opt-in role; the pinned Reading now message."""
+
+    meeting = app_commands.Group(name="meeting", description="The club's meetings", guild_only=True)
+
+    def __init__(self, bot: BookClubBot) -> None:
+        self.bot = bot
+        ports = DiscordPorts(bot)
+        self.reading_now = ReadingNowService(bot.store, bot.clock, ports, bot.scheduler.wake)
+        self.service = MeetingService(bot.store, bot.clock, ports, ports, ports, self.reading_now,
+                                      bot.scheduler.wake)
+
+    async def cog_load(self) -> None:
+        self.bot.scheduler.register(MEETING_REMINDER, self.service.run_reminder)
+        self.bot.scheduler.register(MEETING_END, self.service.run_end)
+        self.bot.scheduler.register(READING_NOW_JOB, self.run_reading_now)
+        await self.service.arm_all()
+
+    async def run_reading_now(self, job: Job) -> datetime | None:
+        await self.reading_now.refresh(job.guild_id)
+        return None
+
+    # -- /meeting schedule ----------------------------------------------------------------------------
+
+    @meeting.command(name="schedule", description="Schedule a club meeting as a Discord event (moderators)")
+    @app_commands.describe(
+        when="Date and time on the club's clock (/config schedule time zone), e.g. 2026-03-26 19:30",
+        where="A voice or stage channel (pick one), or a place or link (type it)",
+        book="The club read the meeting is about",
+        repeat="Create the next meeting after each one ends",
+        section="The reading the meeting covers, e.g. Part 2",
+    )
+    @app_commands.choices(repeat=REPEAT_CHOICES)
+    @moderator_check()
+    async def schedule(self, interaction: discord.Interaction[BookClubBot], when: str, where: str,
+                       book: str | None = None, repeat: app_commands.Choice[str] | None = None,
+                       section: str | None = None) -> None:
+        guild = guild_of(interaction)
+        me = guild.me
+        if not me.guild_permissions.manage_events:
+            raise UserError("I need the **Manage Events** permission to create the meeting's event; "
+                            "nothing was scheduled.")
+        channel_id, location = self.place(guild, where)
+        book_id = (await self.service.resolve_book(guild.id, book)).id if book and book.strip() else None
+        kind = cast(RepeatKind, repeat.value if repeat is not None else "none")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            meeting = await self.service.schedule(guild.id, interaction.user.id, when=when, channel_id=channel_id,
+                                                  location=location, book_id=book_id, section=section, repeat=kind)
+        except discord.HTTPException as error:
+            raise UserError(f"Discord refused the event ({error.text or error.status}); nothing was scheduled.") \
+                from error
+        config = await self.service.settings(guild.id)
+        zone = config.timezone
+        lines = [f"Scheduled meeting #{meeting.id}: {meeting_line(meeting)}.",
+                 f"That is {local_time(meeting.starts_at, zone):%Y-%m-%d %H:%M} in {zone}"
+                 + (" (UTC: no time zone is set; `/config schedule` sets one)." if zone == "UTC" else ".")]
+        if config.announcements_channel_id is None:
+            lines.append("Reminders need an announcements channel: set one with `/config channels announcements:`.")
+        else:
+            lines.append(f"Reminders go to <#{config.announcements_channel_id}> the day before and an hour before; "
+                         "members get pinged with `/meeting notify on`.")
+        await reply(interaction, "\n".join(lines))
+
+    def place(self, guild: discord.Guild, where: str) -> tuple[int | None, str | None]:
+        """A voice/stage channel (an autocomplete pick or a #mention), or a place or link typed as text."""
+        text = where.strip()
+        picked = CHANNEL_CHOICE.match(text)
+        if picked:
+            channel = guild.get_channel(int(picked.group(1)))
+            if not isinstance(channel, discord.VoiceChannel | discord.StageChannel):
+                raise UserError("`where` must be a voice or stage channel, or a place or link.")
+            missing = [name for name, granted in (("View Channel", channel.permissions_for(guild.me).view_channel),
+                                                  ("Connect", channel.permissions_for(guild.me).connect))
+                       if not granted]
+            if missing:
+                raise UserError(f"I can't host the event in {channel.mention}: I'm missing {', '.join(missing)}.")
+            return channel.id, None
+        named = [channel for channel in [*guild.voice_channels, *guild.stage_channels]
+                 if channel.name.casefold() == text.lstrip("#").casefold()]
+        if named:
+            return self.place(guild, f"channel:{named[0].id}")
+        if not text or text.startswith("<#") or (text.startswith("#") and " " not in text):
+            raise UserError("`where` must be a voice or stage channel, or a place or link.")
+        return None, text
+
+    @schedule.autocomplete("where")
+    async def where_autocomplete(self, interaction: discord.Interaction[BookClubBot],
+                                 current: str) -> list[app_commands.Choice[str]]:
+        guild = interaction.guild
+        if guild is None:
+            return []
+        needle = current.strip().lstrip("#").casefold()
+        choices = [app_commands.Choice(name=f"🔊 {channel.name}"[:100], value=f"channel:{channel.id}")
+                   for channel in [*guild.voice_channels, *guild.stage_channels]
+                   if needle in channel.name.casefold()]
+        if current.strip() and not current.strip().startswith("#"):
+            choices.insert(0, app_commands.Choice(name=f"📍 {current.strip()}"[:100], value=current.strip()[:100]))
+        return choices[:25]
+
+    @schedule.autocomplete("book")
+    async def book_autocomplete(self, interaction: discord.Interaction[BookClubBot],
+                                current: str) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        return [app_commands.Choice(name=book.label[:100], value=f"book:{book.id}")
+                for book in await self.service.club_books(interaction.guild_id, current)]
+
+    # -- /meeting list, next, cancel ----------------------------------------------------------------------
+
+    @meeting.command(name="list", description="Upcoming club meetings")
+    async def list_(self, interaction: discord.Interaction[BookClubBot]) -> None:
+        guild = guild_of(interaction)
+        upcoming = await self.service.upcoming(guild.id)
+        if not upcoming:
+            await reply(interaction, "No meeting is scheduled. Moderators schedule one with `/meeting schedule`.")
+            return
+        embed = discord.Embed(title="Upcoming meetings", colour=COLOUR,
+                              description="\n".join(meeting_line(meeting) for meeting in upcoming)[:4096])
+        await reply(interaction, embed=embed)
+
+    @meeting.command(name="next", description="The next meeting: when, where, which book and who is interested")
+    async def next_(self, interaction: discord.Interaction[BookClubBot]) -> None:
+        guild = guild_of(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        found = await self.service.next(guild.id)
+        if found is None:
+            await reply(interaction, "No meeting is scheduled. Moderators schedule one with `/meeting schedule`.")
+            return
+        meeting = found.meeting
+        embed = discord.Embed(title=f"Next meeting (#{meeting.id})", colour=COLOUR,
+                              description=f"{timestamp(meeting.starts_at)} ({timestamp(meeting.starts_at, 'R')})")
+        embed.add_field(name="Where", value=where(meeting), inline=False)
+        if meeting.book is not None:
+            embed.add_field(name="Book", value=md(meeting.book.label), inline=False)
+        if meeting.section:
+            embed.add_field(name="Read up to", value=md(meeting.section), inline=False)
+        if found.interested is None:
+            interested = "Discord's event is gone."
+        elif found.interested:
+            interested = f"{len(found.interested)}: " + ", ".join(md(name) for name in found.interested)
+        else:
+            interested = "Nobody yet: mark yourself Interested on the event."
+        embed.add_field(name="Interested", value=interested[:1024], inline=False)
+        await reply(interaction, embed=embed)
+
+    @meeting.command(name="cancel", description="Cancel a meeting, its event and its reminders (moderators)")
+    @app_commands.describe(meeting="The meeting to cancel")
+    @moderator_check()
+    async def cancel(self, interaction: discord.Interaction[BookClubBot], meeting: str) -> None:
+        guild = guild_of(interaction)
+        picked = MEETING_CHOICE.match(meeting.strip())
+        if picked is None:
+            raise UserError("Pick the meeting from the list (`/meeting list` shows their numbers).")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        cancelled = await self.service.cancel(guild.id, int(picked.group(1)))
+        await reply(interaction, f"Cancelled meeting #{cancelled.id} ({timestamp(cancelled.starts_at)}); "
+                                 "its event and reminders are gone.")
+
+    @cancel.autocomplete("meeting")
+    async def meeting_autocomplete(self, interaction: discord.Interaction[BookClubBot],
+                                   current: str) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        choices = []
+        for meeting in await self.service.upcoming(interaction.guild_id):
+            local = local_time(meeting.starts_at, meeting.timezone)
+            name = f"#{meeting.id} {local:%a %d %b %Y %H:%M}" + (f" · {meeting.book.title}" if meeting.book else "")
+            if current.strip().casefold() in name.casefold():
+                choices.append(app_commands.Choice(name=name[:100], value=f"meeting:{meeting.id}"))
+        return choices[:25]
+
+    # -- /meeting notify -----------------------------------------------------------------------------------
+
+    @meeting.command(name="notify", description="Get pinged by meeting reminders, or stop")
+    @app_commands.describe(setting="on: join the reminder role; off: leave it")
+    @app_commands.choices(setting=[app_commands.Choice(name="on", value="on"),
+                                   app_commands.Choice(name="off", value="off")])
+    async def notify(self, interaction: discord.Interaction[BookClubBot],
+                     setting: app_commands.Choice[str]) -> None:
+        guild = guild_of(interaction)
+        on = setting.value == "on"
+        if not guild.me.guild_permissions.manage_roles:
+            raise UserError("I need the **Manage Roles** permission to manage the meeting reminders role.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        role_id, changed = await self.service.notify(guild.id, interaction.user.id, on=on, role_name=REMINDER_ROLE)
+        if on:
+            text = (f"You'll be pinged by meeting reminders (role <@&{role_id}>)." if changed
+                    else f"You already get meeting reminders (role <@&{role_id}>).")
+        else:
+            text = "You won't be pinged by meeting reminders any more." if changed else (
+                "You weren't getting meeting reminders.")
+        await reply(interaction, text)
+
+    # -- Reading now ------------------------------------------------------------------------------------------
+
+    async def post_reading_now(self, interaction: discord.Interaction[BookClubBot]) -> None:
+        """`/club current post:True`: the Reading now message, pinned in the announcements channel."""
+        guild = guild_of(interaction)
+        channel_id = await self.service.announcements_channel(guild.id)
+        channel = guild.get_channel(channel_id)
+        if not isinstance(channel, discord.TextChannel):
+            raise NotConfigured("The announcements channel is gone; choose one with `/config channels`.")
+        granted = channel.permissions_for(guild.me)
+        missing = [name for name, ok in (("Send Messages", granted.send_messages), ("Embed Links", granted.embed_links),
+                                         ("Pin Messages", granted.manage_messages or granted.pin_messages))
+                   if not ok]
+        if missing:
+            raise UserError(f"I can't keep a pinned message in {channel.mention}: I'm missing {', '.join(missing)}.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        message_id, new = await self.reading_now.publish(guild.id, channel.id)
+        link = f"https://discord.com/channels/{guild.id}/{channel.id}/{message_id}"
+        await reply(interaction, (f"Posted and pinned Reading now in {channel.mention}" if new
+                                  else f"Updated the pinned Reading now in {channel.mention}")
+                    + f" ({link}); I keep it up to date.")
+
+    # -- the gateway: Discord is the source of truth for events -------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_scheduled_event_update(self, before: discord.ScheduledEvent, after: discord.ScheduledEvent) -> None:
+        location = after.location if after.entity_type == discord.EntityType.external else None
+        state = EventState(event_id=after.id, starts_at=after.start_time, ends_at=after.end_time,
+                           channel_id=after.channel_id if location is None else None, location=location,
+                           status=cast(Any, EVENT_STATUSES.get(after.status, "scheduled")))
+        try:
+            await self.service.event_changed(after.guild_id, state)
+        except Exception:
+            log.exception("guild %d: could not follow the change of event %d", after.guild_id, after.id)
+
+    @commands.Cog.listener()
+    async def on_scheduled_event_delete(self, event: discord.ScheduledEvent) -> None:
+        try:
+            await self.service.event_deleted(event.guild_id, event.id)
+        except Exception:
+            log.exception("guild %d: could not follow the deletion of event %d", event.guild_id, event.id)
+
+    @commands.Cog.listener()
+    async def on_club_changed(self, guild_id: int) -> None:
+        """Another feature changed what Reading now shows (the current read, say)."""
+        try:
+            await self.reading_now.changed(guild_id)
+        except Exception:
+            log.exception("guild %d: could not schedule the Reading now refresh", guild_id)
+
+    @commands.Cog.listener()
+    async def on_schedule_changed(self, config: GuildConfig) -> None:
+        await self.on_club_changed(config.guild_id)
+
+
+async def setup(bot: BookClubBot) -> None:
+    await bot.add_cog(MeetingsCog(bot))
