@@ -46,6 +46,7 @@ from .model import (
     User,
 )
 from .rest import Answer, ApiRequest, RestApi
+from .scheduled_events import ScheduledEvents
 from .world import DEFAULT_TOKEN, SYSTEM_TYPES, World
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,8 @@ class DiscordDouble(World):
     def __init__(self, *, token: str = DEFAULT_TOKEN, bot_name: str = "Bookclub") -> None:
         super().__init__(token=token, bot_name=bot_name)
         self.rest = RestApi(self)
+        self.events = ScheduledEvents(self)
+        self.events.register(self.rest)
         self.requests: list[RecordedRequest] = []
         self.faults: list[Fault] = []
         self.holds: list[Hold] = []
@@ -198,6 +201,9 @@ class DiscordDouble(World):
 
     def bot_role(self, guild: Guild) -> Role:
         return next(r for r in guild.roles.values() if r.bot_id == self.bot_user.id)
+
+    def guild_create_payload(self, guild: Guild, session: GatewaySession) -> dict[str, Any]:
+        return {**super().guild_create_payload(guild, session), "guild_scheduled_events": self.events.payloads(guild)}
 
     # ----- lifecycle -----------------------------------------------------------------------------------------
 

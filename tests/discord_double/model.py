@@ -13,6 +13,8 @@ import discord
 DISCORD_EPOCH_MS = 1420070400000
 
 CHANNEL_TEXT = 0
+CHANNEL_VOICE = 2
+CHANNEL_STAGE = 13
 CHANNEL_CATEGORY = 4
 CHANNEL_NEWS = 5
 THREAD_NEWS = 10
@@ -227,6 +229,8 @@ class Channel:
                 default_auto_archive_duration=1440,
                 default_thread_rate_limit_per_user=0,
             )
+        if self.type in (CHANNEL_VOICE, CHANNEL_STAGE):
+            data.update(bitrate=64000, user_limit=0, rtc_region=None)
         if self.type == CHANNEL_FORUM:
             data.update(
                 available_tags=[],

@@ -154,6 +154,11 @@ class RestApi:
         for method, path, handler, needs_auth in table:
             self.routes.append(Route(method, re.compile(f"^{path}$"), handler, needs_auth))
 
+    def add_routes(self, table: list[tuple[str, str, Handler]]) -> None:
+        """More routes (from a feature's own module of the double), each needing the bot's token."""
+        for method, path, handler in table:
+            self.routes.append(Route(method, re.compile(f"^{path}$"), handler, True))
+
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes:
             if route.method == method:
