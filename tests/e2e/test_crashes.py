@@ -14,8 +14,10 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import discord
 import pytest
 
+from bot.app.meetings import MEETING_REMINDER
 from bot.store import Store
 from cogs.polls import POLL_CLOSE
 from cogs.reviews import FEED_POLL, REVIEW_SLOT, WEEKLY
@@ -361,3 +363,44 @@ async def test_after_a_crash_an_overdue_slot_runs_once_and_nothing_is_left_unsch
         assert jobs == {(REVIEW_SLOT, "done"), (POLL_CLOSE, "done"), (FEED_POLL, "pending")}
         assert len(await store.polls.nominations(b.id, waiting_only=True)) == 2
     assert await bot_process.stop() == 0, "Ctrl-C stops the bot cleanly"
+
+
+# -- meeting reminders ---------------------------------------------------------------------------------------
+
+
+async def test_a_meeting_reminder_posted_just_before_a_crash_is_posted_once(
+    double: DiscordDouble, bot_process: BotProcess
+) -> None:
+    guild = double.guild_a
+    announcements = guild.channel("announcements")
+    role = double.bot_role(guild)
+    double.set_role_permissions(role, discord.Permissions(role.permissions) | discord.Permissions(manage_events=True))
+    await bot_process.start()
+    await run(double, "Mod", "config channels", announcements=announcements)
+    # Days away on the real clock, so only the test makes a reminder due.
+    when = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%d %H:%M")
+    assert "Scheduled meeting #1" in await run(double, "Mod", "meeting schedule", when=when, where="Library")
+    bot_process.kill()
+
+    async with database(bot_process) as store:
+        await store.jobs.schedule(guild.id, MEETING_REMINDER, "1:day", datetime.now(UTC) - timedelta(minutes=1),
+                                  (await store.jobs.get(guild.id, MEETING_REMINDER, "1:day")).payload)  # type: ignore[union-attr]
+
+    await crash_while_held(bot_process, "POST", rf"/channels/{announcements.id}/messages$")
+    (posted,) = bot_posts(double, guild, "announcements")
+    async with database(bot_process) as store:
+        meeting = await store.meetings.get(guild.id, 1)
+        assert meeting is not None
+        assert await store.meetings.reminder(guild.id, 1, "day", meeting.starts_at) is None
+
+    await bot_process.start()
+
+    async def recorded(store: Store) -> bool:
+        job = await store.jobs.get(guild.id, MEETING_REMINDER, "1:day")
+        return job is not None and job.status == "done"
+
+    await settled(bot_process, recorded)
+    assert [message.id for message in bot_posts(double, guild, "announcements")] == [posted.id]
+    async with database(bot_process) as store:
+        found = await store.meetings.reminder(guild.id, 1, "day", meeting.starts_at)
+        assert found is not None and found.message_id == posted.id

@@ -17,6 +17,7 @@ from bot.store import Store
 from bot.store.config import GuildConfig
 from bot.store.history import HistoryVersions
 from bot.store.jobs import Job
+from bot.store.meetings import ClubPosts
 from bot.store.reviews import FeedReview
 
 GUILD_A, GUILD_B = 111, 222
@@ -35,6 +36,7 @@ CROSS_GUILD = {
     "state.set": "the bot's own key-value state (the command tree hash), not guild data",
     "catalogue_cache.get": "public Open Library answers shared by every guild; nothing a guild wrote",
     "catalogue_cache.put": "public Open Library answers shared by every guild; nothing a guild wrote",
+    "meetings.guilds_with_meetings": "start-up re-arms the jobs of every guild's scheduled meetings",
 }
 
 
@@ -62,6 +64,7 @@ class Seeded:
     review_id: int
     poll_id: int
     discussion_id: int
+    meeting_id: int
 
 
 async def seed(store: Store, guild_id: int) -> Seeded:
@@ -106,8 +109,20 @@ async def seed(store: Store, guild_id: int) -> Seeded:
                                    closes_at=NOW + timedelta(days=2))
     await store.polls.set_message(guild_id, poll.id, 960)
     await store.polls.cast_ballot(guild_id, poll.id, ALICE, [1, 0], now=NOW)
+    meeting = await store.meetings.create(
+        guild_id, starts_at=NOW + timedelta(days=3), ends_at=NOW + timedelta(days=3, hours=2), timezone="UTC",
+        channel_id=None, location="Library", book_id=book.id, section="Part 1", repeat="weekly", created_by=BOB,
+        now=NOW)
+    await store.meetings.set_event(guild_id, meeting.id, 970 + guild_id)
+    await store.meetings.create(
+        guild_id, starts_at=NOW + timedelta(days=10), ends_at=NOW + timedelta(days=10, hours=2), timezone="UTC",
+        channel_id=None, location="Library", book_id=None, section=None, repeat="weekly", created_by=BOB, now=NOW,
+        previous_id=meeting.id)
+    await store.meetings.record_reminder(guild_id, meeting.id, "day", meeting.starts_at, 13, 980, NOW)
+    await store.meetings.set_reminder_role(guild_id, 990)
+    await store.meetings.set_reading_now(guild_id, 13, 991)
     return Seeded(book_id=book.id, other_book_id=other.id, feed_id=feed.id, feed_url=feed.url, job=job,
-                  review_id=review.id, poll_id=poll.id, discussion_id=discussion.id)
+                  review_id=review.id, poll_id=poll.id, discussion_id=discussion.id, meeting_id=meeting.id)
 
 
 Call = Callable[[Store, int, Seeded], Awaitable[Any]]
@@ -158,6 +173,12 @@ READS: dict[str, Call] = {
     "polls.latest": lambda s, g, x: s.polls.latest(g),
     "polls.ballot_of": lambda s, g, x: s.polls.ballot_of(g, x.poll_id, ALICE),
     "polls.ballot_count": lambda s, g, x: s.polls.ballot_count(g, x.poll_id),
+    "meetings.get": lambda s, g, x: s.meetings.get(g, x.meeting_id),
+    "meetings.by_event": lambda s, g, x: s.meetings.by_event(g, 970 + GUILD_A),
+    "meetings.next_of": lambda s, g, x: s.meetings.next_of(g, x.meeting_id),
+    "meetings.scheduled": lambda s, g, x: s.meetings.scheduled(g),
+    "meetings.reminder": lambda s, g, x: s.meetings.reminder(g, x.meeting_id, "day", NOW + timedelta(days=3)),
+    "meetings.club_posts": lambda s, g, x: s.meetings.club_posts(g),
 }
 
 
@@ -211,6 +232,18 @@ WRITES: dict[str, Call] = {
     "polls.close": lambda s, g, x: s.polls.close(g, x.poll_id, now=NOW,
                                                  outcome=Outcome(winner=0, tie_broken=False, reason="forced")),
     "polls.mark_announced": lambda s, g, x: s.polls.mark_announced(g, x.poll_id, 1, 2),
+    "meetings.create": lambda s, g, x: s.meetings.create(
+        g, starts_at=NOW, ends_at=NOW + timedelta(hours=1), timezone="UTC", channel_id=None, location="x",
+        book_id=x.book_id, section=None, repeat="none", created_by=BOB, now=NOW, previous_id=x.meeting_id),
+    "meetings.set_event": lambda s, g, x: s.meetings.set_event(g, x.meeting_id, 1),
+    "meetings.move": lambda s, g, x: s.meetings.move(g, x.meeting_id, starts_at=NOW, ends_at=NOW, channel_id=1,
+                                                     location=None),
+    "meetings.set_status": lambda s, g, x: s.meetings.set_status(g, x.meeting_id, "cancelled"),
+    "meetings.delete": lambda s, g, x: s.meetings.delete(g, x.meeting_id),
+    "meetings.record_reminder": lambda s, g, x: s.meetings.record_reminder(
+        g, x.meeting_id, "day", NOW + timedelta(days=3), 1, 2, NOW),
+    "meetings.set_reminder_role": lambda s, g, x: s.meetings.set_reminder_role(g, 1),
+    "meetings.set_reading_now": lambda s, g, x: s.meetings.set_reading_now(g, 1, 2),
 }
 
 
@@ -218,6 +251,8 @@ def is_empty(value: Any, guild_id: int) -> bool:
     """What a guild that never wrote anything reads back."""
     if isinstance(value, GuildConfig):
         return value == GuildConfig(guild_id=guild_id)
+    if isinstance(value, ClubPosts):
+        return value == ClubPosts(guild_id=guild_id)
     if isinstance(value, HistoryVersions):
         return value == HistoryVersions(0, 0)
     if isinstance(value, list | dict | set):
