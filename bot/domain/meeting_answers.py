@@ -92,9 +92,8 @@ def answer_meeting(question: MeetingQuestion, meetings: list[MeetingFacts]) -> s
         later = [facts for facts in meetings if facts.starts_at.date() > question.day]
         text = f"There is no meeting on {named}."
         return text + (f" The next one after that is {describe(later[0])}." if later else "")
-    return "\n".join(
-        f"On {named} we meet {describe(facts).split(' at ', 1)[1]}."
-        if facts.book or facts.section else f"On {named} we meet {describe(facts).split(' at ', 1)[1]}; "
-        "no book is set for it."
-        for facts in on_day
-    )
+    lines = []
+    for facts in on_day:
+        line = f"On {named} we meet at {describe(facts).split(' at ', 1)[1]}"
+        lines.append(line + ("." if facts.book or facts.section else "; no book is set for it."))
+    return "\n".join(lines)

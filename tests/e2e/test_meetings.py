@@ -255,3 +255,16 @@ async def test_reading_now_is_pinned_and_edited_in_place_when_a_meeting_is_sched
                             SETTLE)
     assert announcements(bookclub)[0].id != pinned.id
     await eventually(lambda: caught_up(bookclub))
+
+
+async def test_ask_answers_when_the_next_meeting_is_and_what_thursday_covers(bookclub: Any) -> None:
+    await set_up(bookclub)
+    assert "No meeting is scheduled" in await run(bookclub, "Alice", "ask", question="When is the next meeting?")
+    await run(bookclub, "Mod", "meeting schedule", when="2026-03-05 19:00", where="Café Central", book="Piranesi",
+              section="Part 2")
+    assert await run(bookclub, "Alice", "ask", question="When is the next meeting?") == (
+        "The next meeting is Thursday 5 March 2026 at 19:00 (UTC) in Café Central: Piranesi by Susanna Clarke, "
+        "up to Part 2.")
+    assert await run(bookclub, "Bob", "ask", question="What do we discuss on Thursday?") == (
+        "On Thursday 5 March we meet at 19:00 (UTC) in Café Central: Piranesi by Susanna Clarke, up to Part 2.")
+    assert "Ishiguro" in await run(bookclub, "Bob", "ask", question="Have we read any Ishiguro?")

@@ -1,0 +1,213 @@
+"""MeetingService and ReadingNowService over the real store, with fake ports standing in for Discord."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.app.meetings import MEETING_END, MEETING_REMINDER, EventSpec, EventState, MeetingService
+from bot.app.posts import Post
+from bot.app.reading_now import ReadingNowService
+from bot.clock import ManualClock
+from bot.errors import UserError
+from bot.store import Store
+from bot.store.jobs import Job
+
+GUILD = 1
+MOD = 10
+
+
+class FakeDiscord:
+    """Events, messages and roles as plain lists; `fail_create` makes the next event creation fail."""
+
+    def __init__(self) -> None:
+        self.events: dict[int, EventSpec] = {}
+        self.messages: dict[int, tuple[int, Post, int | None]] = {}
+        self.pinned: set[int] = set()
+        self.roles: dict[int, set[int]] = {}
+        self.next_id = 100
+        self.fail_create = False
+
+    def _id(self) -> int:
+        self.next_id += 1
+        return self.next_id
+
+    async def create_event(self, guild_id: int, spec: EventSpec) -> int:
+        if self.fail_create:
+            raise RuntimeError("Discord is down")
+        event_id = self._id()
+        self.events[event_id] = spec
+        return event_id
+
+    async def find_event(self, guild_id: int, spec: EventSpec) -> int | None:
+        return next((i for i, known in self.events.items() if known == spec), None)
+
+    async def delete_event(self, guild_id: int, event_id: int) -> None:
+        self.events.pop(event_id, None)
+
+    async def interested(self, guild_id: int, event_id: int) -> list[str] | None:
+        return ["Alice"] if event_id in self.events else None
+
+    async def post(self, guild_id: int, channel_id: int, post: Post, *, ping_role_id: int | None = None) -> int:
+        message_id = self._id()
+        self.messages[message_id] = (channel_id, post, ping_role_id)
+        return message_id
+
+    async def find_post(self, guild_id: int, channel_id: int, footer: str, after: datetime) -> int | None:
+        return next((i for i, (c, p, _) in self.messages.items() if c == channel_id and p.footer == footer), None)
+
+    async def edit(self, guild_id: int, channel_id: int, message_id: int, post: Post) -> bool:
+        if message_id not in self.messages:
+            return False
+        self.messages[message_id] = (channel_id, post, None)
+        return True
+
+    async def pin(self, guild_id: int, channel_id: int, message_id: int) -> None:
+        self.pinned.add(message_id)
+
+    async def ensure_role(self, guild_id: int, role_id: int | None, name: str) -> int:
+        if role_id is None or role_id not in self.roles:
+            role_id = self._id()
+            self.roles[role_id] = set()
+        return role_id
+
+    async def set_member_role(self, guild_id: int, member_id: int, role_id: int, *, on: bool) -> bool:
+        members = self.roles[role_id]
+        if (member_id in members) == on:
+            return False
+        (members.add if on else members.discard)(member_id)
+        return True
+
+
+@pytest.fixture
+def discord_fake() -> FakeDiscord:
+    return FakeDiscord()
+
+
+@pytest.fixture
+async def services(store: Store, clock: ManualClock, discord_fake: FakeDiscord) -> tuple[MeetingService,
+                                                                                          ReadingNowService]:
+    await store.config.set_channels(GUILD, {"announcements": 50})
+    reading_now = ReadingNowService(store, clock, discord_fake, lambda: None)
+    return MeetingService(store, clock, discord_fake, discord_fake, discord_fake, reading_now,
+                          lambda: None), reading_now
+
+
+async def due_job(store: Store, kind: str, key: str) -> Job:
+    job = await store.jobs.get(GUILD, kind, key)
+    assert job is not None
+    return job
+
+
+async def test_scheduling_creates_the_event_and_arms_both_reminders_and_the_end(
+        store: Store, services: tuple[MeetingService, ReadingNowService], discord_fake: FakeDiscord) -> None:
+    meetings, _ = services
+    meeting = await meetings.schedule(GUILD, MOD, when="2026-03-05 19:00", channel_id=None, location="Library",
+                                      book_id=None, section="Part 2", repeat="none")
+    assert [spec.location for spec in discord_fake.events.values()] == ["Library"]
+    jobs = {(job.kind, job.key): job.due_at for job in await store.jobs.list_for_guild(GUILD)}
+    assert jobs == {
+        (MEETING_REMINDER, f"{meeting.id}:day"): datetime(2026, 3, 4, 19, 0, tzinfo=UTC),
+        (MEETING_REMINDER, f"{meeting.id}:hour"): datetime(2026, 3, 5, 18, 0, tzinfo=UTC),
+        (MEETING_END, str(meeting.id)): datetime(2026, 3, 5, 21, 0, tzinfo=UTC),
+    }
+
+
+async def test_a_refused_event_leaves_no_meeting_and_bad_input_changes_nothing(
+        store: Store, services: tuple[MeetingService, ReadingNowService], discord_fake: FakeDiscord) -> None:
+    meetings, _ = services
+    discord_fake.fail_create = True
+    with pytest.raises(RuntimeError):
+        await meetings.schedule(GUILD, MOD, when="2026-03-05 19:00", channel_id=None, location="Library",
+                                book_id=None, section=None, repeat="none")
+    with pytest.raises(UserError, match="one place"):
+        await meetings.schedule(GUILD, MOD, when="2026-03-05 19:00", channel_id=None, location=" ",
+                                book_id=None, section=None, repeat="none")
+    with pytest.raises(UserError, match="100"):
+        await meetings.schedule(GUILD, MOD, when="2026-03-05 19:00", channel_id=None, location="x" * 101,
+                                book_id=None, section=None, repeat="none")
+    assert await store.meetings.scheduled(GUILD) == []
+    assert await store.jobs.list_for_guild(GUILD) == []
+
+
+async def test_a_reminder_runs_again_without_posting_again(
+        store: Store, services: tuple[MeetingService, ReadingNowService], discord_fake: FakeDiscord,
+        clock: ManualClock) -> None:
+    meetings, _ = services
+    role_id, _ = await meetings.notify(GUILD, 20, on=True, role_name="Meeting reminders")
+    meeting = await meetings.schedule(GUILD, MOD, when="2026-03-05 19:00", channel_id=None, location="Library",
+                                      book_id=None, section="Part 2", repeat="none")
+    clock.set(datetime(2026, 3, 4, 19, 0, tzinfo=UTC))
+    job = await due_job(store, MEETING_REMINDER, f"{meeting.id}:day")
+    await meetings.run_reminder(job)
+    await meetings.run_reminder(job)
+    [(channel, post, pinged)] = discord_fake.messages.values()
+    assert (channel, pinged) == (50, role_id)
+    assert post.content is not None and post.content.startswith(f"<@&{role_id}>") and "Part 2" in post.description
+
+
+async def test_a_reminder_posted_before_a_crash_is_found_not_posted_again(
+        store: Store, services: tuple[MeetingService, ReadingNowService], discord_fake: FakeDiscord,
+        clock: ManualClock) -> None:
+    meetings, _ = services
+    meeting = await meetings.schedule(GUILD, MOD, when="2026-03-05 19:00", channel_id=None, location="Library",
+                                      book_id=None, section=None, repeat="none")
+    clock.set(datetime(2026, 3, 5, 18, 0, tzinfo=UTC))
+    job = await due_job(store, MEETING_REMINDER, f"{meeting.id}:hour")
+    await meetings.run_reminder(job)
+    # The record is lost, as when the process dies between the post and the write.
+    await store.db.conn.execute("DELETE FROM meeting_reminders")
+    await meetings.run_reminder(job)
+    assert len(discord_fake.messages) == 1
+    assert await store.meetings.reminder(GUILD, meeting.id, "hour", meeting.starts_at) is not None
+
+
+async def test_a_move_in_discord_rearms_the_reminders_and_a_delete_cancels(
+        store: Store, services: tuple[MeetingService, ReadingNowService]) -> None:
+    meetings, _ = services
+    meeting = await meetings.schedule(GUILD, MOD, when="2026-03-05 19:00", channel_id=None, location="Library",
+                                      book_id=None, section=None, repeat="none")
+    assert meeting.event_id is not None
+    later = datetime(2026, 3, 7, 12, 0, tzinfo=UTC)
+    await meetings.event_changed(GUILD, EventState(meeting.event_id, later, later + timedelta(hours=1), None,
+                                                   "Park", "scheduled"))
+    hour = await due_job(store, MEETING_REMINDER, f"{meeting.id}:hour")
+    assert hour.due_at == later - timedelta(hours=1)
+    assert (await due_job(store, MEETING_END, str(meeting.id))).due_at == later + timedelta(hours=1)
+    await meetings.event_deleted(GUILD, meeting.event_id)
+    assert await store.meetings.scheduled(GUILD) == []
+    assert await store.jobs.list_for_guild(GUILD) == []
+
+
+async def test_a_weekly_meeting_makes_its_next_occurrence_once(
+        store: Store, services: tuple[MeetingService, ReadingNowService], discord_fake: FakeDiscord,
+        clock: ManualClock) -> None:
+    meetings, _ = services
+    meeting = await meetings.schedule(GUILD, MOD, when="2026-03-05 19:00", channel_id=None, location="Library",
+                                      book_id=None, section=None, repeat="weekly")
+    clock.set(datetime(2026, 3, 5, 21, 0, tzinfo=UTC))
+    end = await due_job(store, MEETING_END, str(meeting.id))
+    await meetings.run_end(end)
+    await meetings.run_end(end)
+    [following] = await store.meetings.scheduled(GUILD)
+    assert following.starts_at == datetime(2026, 3, 12, 19, 0, tzinfo=UTC) and following.previous_id == meeting.id
+    assert len(discord_fake.events) == 2
+
+
+async def test_reading_now_is_edited_in_place_and_reposted_only_when_deleted(
+        store: Store, services: tuple[MeetingService, ReadingNowService], discord_fake: FakeDiscord) -> None:
+    meetings, reading_now = services
+    message_id, new = await reading_now.publish(GUILD, 50)
+    assert new and message_id in discord_fake.pinned
+    await meetings.schedule(GUILD, MOD, when="2026-03-05 19:00", channel_id=None, location="Library",
+                            book_id=None, section=None, repeat="none")
+    assert (await store.jobs.get(GUILD, "reading_now", "pinned")) is not None
+    await reading_now.refresh(GUILD)
+    assert list(discord_fake.messages) == [message_id]
+    assert "Library" in dict(discord_fake.messages[message_id][1].fields)["Next meeting"]
+    del discord_fake.messages[message_id]
+    await reading_now.refresh(GUILD)
+    [replacement] = discord_fake.messages
+    assert replacement != message_id and replacement in discord_fake.pinned
+    assert (await store.meetings.club_posts(GUILD)).reading_now_message_id == replacement
