@@ -34,6 +34,7 @@ def test_repeats_keep_the_wall_clock_time_across_dst() -> None:
     first = datetime(2026, 3, 26, 18, 0, tzinfo=UTC)  # Thursday 19:00 in Berlin, winter time
     weekly = next_occurrence(first, BERLIN, "weekly")
     assert weekly == datetime(2026, 4, 2, 17, 0, tzinfo=UTC)
+    assert weekly is not None
     assert local_time(weekly, BERLIN).hour == 19
     assert next_occurrence(first, BERLIN, "biweekly") == datetime(2026, 4, 9, 17, 0, tzinfo=UTC)
     assert next_occurrence(datetime(2026, 1, 31, 18, 0, tzinfo=UTC), BERLIN, "monthly") == datetime(
