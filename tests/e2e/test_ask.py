@@ -9,6 +9,7 @@ import pytest
 from openai import AsyncOpenAI
 
 from bot.services.asker import ModelAsker, OfflineAsker
+from bot.services.meeting_asker import MeetingAsker
 from bot.store.db import to_db_time
 from tests.discord_double.interactions import CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE
 from tests.doubles.openai_server import FakeOpenAI, summarise_tool_results, tool_call
@@ -142,13 +143,15 @@ async def test_a_bare_mention_gets_help(club: Any) -> None:
 async def model(club: Any) -> AsyncIterator[FakeOpenAI]:
     """The bot answers through a loopback OpenAI-compatible server, as with OPENAI_BASE_URL set."""
     async with FakeOpenAI() as server, AsyncOpenAI(api_key="test", base_url=server.base_url, max_retries=0) as client:
-        offline = club.bot.asker
-        assert isinstance(offline, OfflineAsker)
-        club.bot.asker = ModelAsker(client, "local-model", offline, timeout=2.0, request_timeout=1.0)
+        # Meeting questions are answered before the configured asker sees a question.
+        asker = club.bot.asker
+        assert isinstance(asker, MeetingAsker) and isinstance(asker.inner, OfflineAsker)
+        offline = asker.inner
+        asker.inner = ModelAsker(client, "local-model", offline, timeout=2.0, request_timeout=1.0)
         try:
             yield server
         finally:
-            club.bot.asker = offline
+            asker.inner = offline
 
 
 async def test_the_model_runs_its_tool_round_and_answers(club: Any, model: FakeOpenAI) -> None:

@@ -24,7 +24,7 @@ GOODREADS_EXPORT = Path(__file__).resolve().parents[1] / "data" / "goodreads_lib
 MODERATOR_COMMANDS = {
     "config channels", "config schedule", "config moderator-role", "config feed-add", "config feed-remove",
     "config show", "review queue", "review announce-now", "discuss start", "discuss spoiler-terms", "poll start",
-    "poll close", "club add", "club import",
+    "poll close", "club add", "club import", "meeting schedule", "meeting cancel",
 }
 
 
@@ -45,6 +45,8 @@ def sample_options(guild: Guild, role_name: str) -> dict[str, dict[str, Any]]:
         "poll close": {},
         "club add": {"title": "Klara and the Sun", "author": "Kazuo Ishiguro"},
         "club import": {"file": Upload("goodreads_library_export.csv", GOODREADS_EXPORT.read_bytes(), "text/csv")},
+        "meeting schedule": {"when": "2026-03-26 19:30", "where": "Library"},
+        "meeting cancel": {"meeting": "meeting:1"},
     }
 
 
