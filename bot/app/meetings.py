@@ -377,12 +377,12 @@ class MeetingService:
 
     async def resolve_book(self, guild_id: int, text: str) -> Book:
         """The club read an autocomplete pick or a typed title means."""
+        statuses = await self._store.history.read_statuses(guild_id)
         picked = BOOK_CHOICE.match(text.strip())
-        if picked:
+        if picked and int(picked.group(1)) in statuses:
             book = await self._store.books.get(guild_id, int(picked.group(1)))
             if book is not None:
                 return book
-        statuses = await self._store.history.read_statuses(guild_id)
         wanted = " ".join(text.split()).casefold()
         matches = [book for book in await self._store.books.suggest(guild_id, text, limit=200)
                    if book.id in statuses]
