@@ -129,14 +129,14 @@ async def test_a_voice_meeting_next_shows_who_is_interested_without_pinging_and_
     double, guild = bookclub.double, bookclub.double.guild_a
     await set_up(bookclub)
     voice = double.add_channel(guild, "Reading room", type=CHANNEL_VOICE)
-    await double.wait_until(lambda: bookclub.bot.get_channel(voice.id) is not None)
+    assert await double.wait_until(lambda: bookclub.bot.get_channel(voice.id) is not None)
     choices = await double.autocomplete(guild, guild.member("Mod"), "meeting schedule", focused="where", when="x",
                                         where="read")
     assert [choice["value"] for choice in choices] == ["read", f"channel:{voice.id}"]
     assert "missing Connect" in await run(bookclub, "Mod", "meeting schedule", when="2026-03-05 19:00",
                                           where=f"channel:{voice.id}")
     grant_bot(bookclub, connect=True)
-    await double.wait_until(lambda: bookclub.bot.get_guild(guild.id).me.guild_permissions.connect)
+    assert await double.wait_until(lambda: bookclub.bot.get_guild(guild.id).me.guild_permissions.connect)
     answer = await run(bookclub, "Mod", "meeting schedule", when="2026-03-05 19:00", where=f"channel:{voice.id}")
     assert "Scheduled meeting #1" in answer, answer
     [event] = double.events.of(guild)
@@ -186,17 +186,14 @@ async def test_weekly_meetings_repeat_at_the_same_club_time_across_dst(bookclub:
     [first] = double.events.of(guild)
     assert first.start == datetime(2026, 3, 26, 18, 0, tzinfo=UTC)  # winter time, UTC+1
     await reach(bookclub, datetime(2026, 3, 26, 21, 0, tzinfo=UTC))  # after the two-hour meeting
-    await eventually(lambda: _count(double.events.of(guild), 2))
+    assert await double.wait_until(lambda: len(double.events.of(guild)) == 2, SETTLE)
     second = double.events.of(guild)[-1]
     assert second.start == datetime(2026, 4, 2, 17, 0, tzinfo=UTC)  # 19:00 summer time, UTC+2
     assert [m.status for m in await bookclub.store.meetings.scheduled(guild.id)] == ["scheduled"]
-    # A crash-safe roll: running the end again makes no third occurrence.
-    await reach(bookclub, datetime(2026, 3, 26, 21, 30, tzinfo=UTC))
-    assert len(double.events.of(guild)) == 2
-
-
-async def _count(items: list[Any], n: int) -> bool:
-    return len(items) == n
+    # Once the second one ends, the third follows it at the same club time.
+    await reach(bookclub, datetime(2026, 4, 2, 19, 30, tzinfo=UTC))
+    assert await double.wait_until(lambda: len(double.events.of(guild)) == 3, SETTLE)
+    assert double.events.of(guild)[-1].start == datetime(2026, 4, 9, 17, 0, tzinfo=UTC)
 
 
 async def test_a_moderator_moving_the_event_in_discord_rearms_the_reminders(bookclub: Any) -> None:
@@ -244,15 +241,21 @@ async def test_reading_now_is_pinned_and_edited_in_place_when_a_meeting_is_sched
     assert pinned.pinned and "Piranesi" in pinned.text() and "None scheduled yet" in pinned.text()
     await run(bookclub, "Mod", "meeting schedule", when="2026-03-05 19:00", where="Library", book="Piranesi",
               section="Part 2")
-    await double.wait_until(lambda: "None scheduled yet" not in pinned.text(), SETTLE)
+    assert await double.wait_until(lambda: "None scheduled yet" not in pinned.text(), SETTLE)
     assert announcements(bookclub) == [pinned]  # edited, never re-posted
     assert "Library" in pinned.text() and "Part 2" in pinned.text()
+    # A change of the current read and of the review schedule: the same message again.
+    await run(bookclub, "Mod", "club add", title="Hamnet", author="Maggie O'Farrell", started="2026-03-01")
+    assert await double.wait_until(lambda: "Hamnet" in pinned.text(), SETTLE)
+    await run(bookclub, "Mod", "config schedule", weekday=4, time="18:00", timezone="UTC")
+    assert await double.wait_until(lambda: "Next review slot" in pinned.text(), SETTLE)
+    assert announcements(bookclub) == [pinned]
 
     # Deleted by someone: the next change posts a new one and pins it.
     await double.delete_post(pinned, guild.member("Owner"))
     await run(bookclub, "Mod", "meeting schedule", when="2026-03-12 19:00", where="Library")
-    await double.wait_until(lambda: len(announcements(bookclub)) == 1 and announcements(bookclub)[0].pinned,
-                            SETTLE)
+    assert await double.wait_until(
+        lambda: len(announcements(bookclub)) == 1 and announcements(bookclub)[0].pinned, SETTLE)
     assert announcements(bookclub)[0].id != pinned.id
     await eventually(lambda: caught_up(bookclub))
 
@@ -268,3 +271,15 @@ async def test_ask_answers_when_the_next_meeting_is_and_what_thursday_covers(boo
     assert await run(bookclub, "Bob", "ask", question="What do we discuss on Thursday?") == (
         "On Thursday 5 March we meet at 19:00 (UTC) in Café Central: Piranesi by Susanna Clarke, up to Part 2.")
     assert "Ishiguro" in await run(bookclub, "Bob", "ask", question="Have we read any Ishiguro?")
+
+
+async def test_a_repeating_meeting_ended_in_discord_gets_its_next_occurrence_then(bookclub: Any) -> None:
+    double, guild = bookclub.double, bookclub.double.guild_a
+    await set_up(bookclub)
+    await run(bookclub, "Mod", "meeting schedule", when="2026-03-02 18:00", where="Library", repeat="monthly")
+    await reach(bookclub, datetime(2026, 3, 2, 18, 40, tzinfo=UTC))
+    [event] = double.events.of(guild)
+    double.events.edit(event, status=3)  # the moderator ends it early in Discord
+    assert await double.wait_until(lambda: len(double.events.of(guild)) == 2, SETTLE)
+    assert double.events.of(guild)[-1].start == datetime(2026, 4, 2, 18, 0, tzinfo=UTC)
+    assert "2 April 2026" in await run(bookclub, "Alice", "ask", question="when is the next meeting?")
