@@ -19,6 +19,7 @@ from bot.app.reading_now import READING_NOW_JOB, ReadingNowService, timestamp, w
 from bot.domain.meeting_answers import md
 from bot.domain.meetings import REPEAT_LABELS, RepeatKind, local_time
 from bot.errors import NotConfigured, UserError
+from bot.scheduler import PermanentJobError
 from bot.store.config import GuildConfig
 from bot.store.jobs import Job
 from bot.store.meetings import Meeting
@@ -103,6 +104,14 @@ class DiscordPorts:
             names.append(member.display_name if member is not None else user.display_name)
         return names
 
+    async def interest_counts(self, guild_id: int) -> dict[int, int]:
+        try:
+            events = await self.guild(guild_id).fetch_scheduled_events(with_counts=True)
+        except discord.HTTPException as error:
+            log.info("guild %d: no interest counts from Discord: %s", guild_id, error)
+            return {}
+        return {event.id: event.user_count for event in events}
+
     # -- messages
 
     def embed(self, post: Post) -> discord.Embed:
@@ -120,7 +129,11 @@ class DiscordPorts:
         mentions = (discord.AllowedMentions(everyone=False, users=False, replied_user=False,
                                             roles=[discord.Object(ping_role_id)])
                     if ping_role_id is not None else NO_PINGS)
-        message = await channel.send(post.content, embed=self.embed(post), allowed_mentions=mentions)
+        try:
+            message = await channel.send(post.content, embed=self.embed(post), allowed_mentions=mentions)
+        except (discord.Forbidden, discord.NotFound) as error:
+            # Retrying cannot help until a moderator fixes the channel or my permissions there.
+            raise PermanentJobError(f"I cannot post in <#{channel_id}>: {error.text or error.status}") from error
         return message.id
 
     async def find_post(self, guild_id: int, channel_id: int, footer: str, after: datetime) -> int | None:
@@ -307,12 +320,14 @@ class MeetingsCog(commands.Cog, name=COG_NAME):
     @meeting.command(name="list", description="Upcoming club meetings")
     async def list_(self, interaction: discord.Interaction[BookClubBot]) -> None:
         guild = guild_of(interaction)
-        upcoming = await self.service.upcoming(guild.id)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        upcoming = await self.service.upcoming_with_interest(guild.id)
         if not upcoming:
             await reply(interaction, "No meeting is scheduled. Moderators schedule one with `/meeting schedule`.")
             return
-        embed = discord.Embed(title="Upcoming meetings", colour=COLOUR,
-                              description="\n".join(meeting_line(meeting) for meeting in upcoming)[:4096])
+        lines = [meeting_line(meeting) + (f" · {count} interested" if count is not None else "")
+                 for meeting, count in upcoming]
+        embed = discord.Embed(title="Upcoming meetings", colour=COLOUR, description="\n".join(lines)[:4096])
         await reply(interaction, embed=embed)
 
     @meeting.command(name="next", description="The next meeting: when, where, which book and who is interested")

@@ -80,6 +80,10 @@ class EventsPort(Protocol):
         """Display names of the members marked Interested; None when the event is gone."""
         ...
 
+    async def interest_counts(self, guild_id: int) -> dict[int, int]:
+        """How many members marked each of the guild's events Interested."""
+        ...
+
 
 class RolesPort(Protocol):
     async def ensure_role(self, guild_id: int, role_id: int | None, name: str) -> int:
@@ -222,6 +226,12 @@ class MeetingService:
 
     async def upcoming(self, guild_id: int) -> list[Meeting]:
         return await self._store.meetings.scheduled(guild_id)
+
+    async def upcoming_with_interest(self, guild_id: int) -> list[tuple[Meeting, int | None]]:
+        """The meetings still to come, each with how many members are Interested (None: Discord did not say)."""
+        meetings = await self._store.meetings.scheduled(guild_id)
+        counts = await self._events.interest_counts(guild_id) if meetings else {}
+        return [(meeting, counts.get(meeting.event_id or 0)) for meeting in meetings]
 
     async def next(self, guild_id: int) -> NextMeeting | None:
         upcoming = await self._store.meetings.scheduled(guild_id, limit=1)

@@ -49,6 +49,9 @@ class FakeDiscord:
     async def interested(self, guild_id: int, event_id: int) -> list[str] | None:
         return ["Alice"] if event_id in self.events else None
 
+    async def interest_counts(self, guild_id: int) -> dict[int, int]:
+        return dict.fromkeys(self.events, 1)
+
     async def post(self, guild_id: int, channel_id: int, post: Post, *, ping_role_id: int | None = None) -> int:
         message_id = self._id()
         self.messages[message_id] = (channel_id, post, ping_role_id)

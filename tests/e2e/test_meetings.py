@@ -146,6 +146,7 @@ async def test_a_voice_meeting_next_shows_who_is_interested_without_pinging_and_
     double.events.unmark_interested(event, guild.member("Bob"))
     shown = await run(bookclub, "Carol", "meeting next")
     assert "Interested" in shown and "1: Alice" in shown and "Reading room" not in shown  # a channel mention
+    assert "· 1 interested" in await run(bookclub, "Carol", "meeting list")
     assert double.pings() == []
 
     [choice] = await double.autocomplete(guild, guild.member("Mod"), "meeting cancel", focused="meeting",
