@@ -211,6 +211,8 @@ class MeetingsCog(commands.Cog, name=COG_NAME):
     """Meetings, their reminders and the opt-in role; the pinned Reading now message."""
 
     meeting = app_commands.Group(name="meeting", description="The club's meetings", guild_only=True)
+    notify_group = app_commands.Group(name="notify", description="Meeting reminder pings: on or off",
+                                      parent=meeting)
 
     def __init__(self, bot: BookClubBot) -> None:
         self.bot = bot
@@ -383,14 +385,16 @@ class MeetingsCog(commands.Cog, name=COG_NAME):
 
     # -- /meeting notify -----------------------------------------------------------------------------------
 
-    @meeting.command(name="notify", description="Get pinged by meeting reminders, or stop")
-    @app_commands.describe(setting="on: join the reminder role; off: leave it")
-    @app_commands.choices(setting=[app_commands.Choice(name="on", value="on"),
-                                   app_commands.Choice(name="off", value="off")])
-    async def notify(self, interaction: discord.Interaction[BookClubBot],
-                     setting: app_commands.Choice[str]) -> None:
+    @notify_group.command(name="on", description="Get pinged by meeting reminders")
+    async def notify_on(self, interaction: discord.Interaction[BookClubBot]) -> None:
+        await self.notify(interaction, on=True)
+
+    @notify_group.command(name="off", description="Stop being pinged by meeting reminders")
+    async def notify_off(self, interaction: discord.Interaction[BookClubBot]) -> None:
+        await self.notify(interaction, on=False)
+
+    async def notify(self, interaction: discord.Interaction[BookClubBot], *, on: bool) -> None:
         guild = guild_of(interaction)
-        on = setting.value == "on"
         if not guild.me.guild_permissions.manage_roles:
             raise UserError("I need the **Manage Roles** permission to manage the meeting reminders role.")
         await interaction.response.defer(ephemeral=True, thinking=True)

@@ -67,7 +67,7 @@ async def test_a_meeting_at_a_place_is_an_event_with_two_reminders_that_ping_onl
     assert created["entity_type"] == 3 and created["privacy_level"] == 2
     assert created["entity_metadata"] == {"location": "Café Central, Vienna"}
 
-    assert "pinged by meeting reminders" in await run(bookclub, "Alice", "meeting notify", setting="on")
+    assert "pinged by meeting reminders" in await run(bookclub, "Alice", "meeting notify on")
     role = guild.role("Meeting reminders")
     assert role.id in guild.member("Alice").roles and role.id not in guild.member("Bob").roles
 
@@ -86,8 +86,8 @@ async def test_a_meeting_at_a_place_is_an_event_with_two_reminders_that_ping_onl
 async def test_a_member_who_never_opted_in_is_never_pinged_and_notify_off_stops_it(bookclub: Any) -> None:
     double, guild = bookclub.double, bookclub.double.guild_a
     await set_up(bookclub)
-    await run(bookclub, "Alice", "meeting notify", setting="on")
-    assert "won't be pinged" in await run(bookclub, "Alice", "meeting notify", setting="off")
+    await run(bookclub, "Alice", "meeting notify on")
+    assert "won't be pinged" in await run(bookclub, "Alice", "meeting notify off")
     role = guild.role("Meeting reminders")
     assert role.id not in guild.member("Alice").roles
     await run(bookclub, "Mod", "meeting schedule", when="2026-03-03 20:00", where="Library")
