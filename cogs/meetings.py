@@ -78,11 +78,12 @@ class DiscordPorts:
         return event.id
 
     async def find_event(self, guild_id: int, spec: EventSpec) -> int | None:
+        # Straight from the API: at start-up the guild is not cached yet.
         me = self.bot.user
-        for event in await self.guild(guild_id).fetch_scheduled_events(with_counts=False):
-            if (event.name == spec.name and event.start_time == spec.starts_at
-                    and (me is None or event.creator_id in (None, me.id))):
-                return event.id
+        for event in await self.bot.http.get_scheduled_events(guild_id, False):
+            if (event["name"] == spec.name and datetime.fromisoformat(event["scheduled_start_time"]) == spec.starts_at
+                    and (me is None or event.get("creator_id") in (None, str(me.id)))):
+                return int(event["id"])
         return None
 
     async def delete_event(self, guild_id: int, event_id: int) -> None:

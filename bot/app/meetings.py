@@ -213,14 +213,25 @@ class MeetingService:
         await self._store.jobs.cancel(meeting.guild_id, MEETING_END, str(meeting.id))
 
     async def arm_all(self) -> None:
-        """At start-up: every scheduled meeting has its jobs (the process may have died between creating a meeting
-        and scheduling them)."""
+        """At start-up: every scheduled meeting has its event and its jobs (the process may have died between creating
+        the event and recording it, or between recording it and scheduling the jobs)."""
         for guild_id in await self._store.meetings.guilds_with_meetings():
             for meeting in await self._store.meetings.scheduled(guild_id):
-                if meeting.event_id is not None and await self._store.jobs.get(
-                    guild_id, MEETING_END, str(meeting.id)
-                ) is None:
-                    await self.arm(meeting)
+                if meeting.event_id is None:
+                    try:
+                        event_id = await self._events.find_event(guild_id, event_spec(meeting))
+                    except Exception:
+                        log.exception("guild %d: could not look for meeting %d's event", guild_id, meeting.id)
+                        continue
+                    if event_id is None:
+                        log.warning("guild %d: meeting %d never got its event; forgetting it", guild_id, meeting.id)
+                        await self._store.meetings.delete(guild_id, meeting.id)
+                        continue
+                    await self._store.meetings.set_event(guild_id, meeting.id, event_id)
+                    meeting = meeting.model_copy(update={"event_id": event_id})
+                elif await self._store.jobs.get(guild_id, MEETING_END, str(meeting.id)) is not None:
+                    continue
+                await self.arm(meeting)
 
     # -- reading ------------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from bot.domain.spoilers import escape_markdown
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _WEEKDAY = re.compile(r"\b(" + "|".join(WEEKDAY_NAMES) + r")s?\b")
 _RELATIVE = re.compile(r"\b(today|tonight|tomorrow)\b")
-_MEETING = re.compile(r"\b(meeting|meetings|meetup|meet|meets|session|call)\b")
+_MEETING = re.compile(r"\b(meeting|meetings|meetup|meet|meets)\b")
 _DISCUSS = re.compile(r"\b(discuss|discussing|discussed|talk|talking|cover|covering|read for|reading for)\b")
 _WHEN = re.compile(r"\b(when|what time|next|upcoming|schedule|scheduled)\b")
 

@@ -214,3 +214,23 @@ async def test_reading_now_is_edited_in_place_and_reposted_only_when_deleted(
     [replacement] = discord_fake.messages
     assert replacement != message_id and replacement in discord_fake.pinned
     assert (await store.meetings.club_posts(GUILD)).reading_now_message_id == replacement
+
+
+async def test_start_up_finds_an_event_created_just_before_a_crash_and_forgets_a_meeting_without_one(
+        store: Store, services: tuple[MeetingService, ReadingNowService], discord_fake: FakeDiscord,
+        clock: ManualClock) -> None:
+    meetings, _ = services
+    meeting = await meetings.schedule(GUILD, MOD, when="2026-03-05 19:00", channel_id=None, location="Library",
+                                      book_id=None, section=None, repeat="none")
+    orphan = await store.meetings.create(GUILD, starts_at=meeting.starts_at + timedelta(days=7),
+                                         ends_at=meeting.ends_at + timedelta(days=7), timezone="UTC", channel_id=None,
+                                         location="Park", book_id=None, section=None, repeat="none", created_by=MOD,
+                                         now=clock.now())
+    # The crash left the first meeting's event recorded nowhere and its jobs unscheduled.
+    await store.db.conn.execute("UPDATE meetings SET event_id = NULL WHERE id = ?", (meeting.id,))
+    await store.db.conn.execute("DELETE FROM jobs")
+    await meetings.arm_all()
+    [kept] = await store.meetings.scheduled(GUILD)
+    assert (kept.id, kept.event_id) == (meeting.id, meeting.event_id)
+    assert await store.meetings.get(GUILD, orphan.id) is None
+    assert len(await store.jobs.list_for_guild(GUILD)) == 3

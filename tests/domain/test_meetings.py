@@ -60,6 +60,8 @@ TODAY = date(2026, 3, 2)  # a Monday
     ("Is there a meeting on Monday?", MeetingQuestion(date(2026, 3, 2))),
     ("have you read any other Ishiguro?", None),
     ("what did we read in March?", None),
+    ("what should I read next?", None),
+    ("have we read The Call of the Wild? what is next on the list", None),
 ])
 def test_meeting_questions_are_recognised(question: str, expected: MeetingQuestion | None) -> None:
     assert meeting_question(question, TODAY) == expected

@@ -404,3 +404,32 @@ async def test_a_meeting_reminder_posted_just_before_a_crash_is_posted_once(
     async with database(bot_process) as store:
         found = await store.meetings.reminder(guild.id, 1, "day", meeting.starts_at)
         assert found is not None and found.message_id == posted.id
+
+
+async def test_a_meeting_event_created_just_before_a_crash_is_recorded_at_the_restart(
+    double: DiscordDouble, bot_process: BotProcess
+) -> None:
+    guild = double.guild_a
+    role = double.bot_role(guild)
+    double.set_role_permissions(role, discord.Permissions(role.permissions) | discord.Permissions(manage_events=True))
+    when = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%d %H:%M")
+
+    async def schedule() -> None:
+        await double.slash(guild, guild.member("Mod"), "meeting schedule", timeout=10.0, when=when, where="Library")
+
+    # Discord creates the event; the bot dies before it hears the event's id.
+    await crash_while_held(bot_process, "POST", rf"/guilds/{guild.id}/scheduled-events$", schedule)
+    [event] = double.events.of(guild)
+    async with database(bot_process) as store:
+        [meeting] = await store.meetings.scheduled(guild.id)
+        assert meeting.event_id is None
+
+    await bot_process.start()
+
+    async def armed(store: Store) -> bool:
+        found = await store.meetings.get(guild.id, meeting.id)
+        return found is not None and found.event_id == event.id and await store.jobs.get(
+            guild.id, MEETING_REMINDER, f"{meeting.id}:hour") is not None
+
+    await settled(bot_process, armed)
+    assert double.events.of(guild) == [event]
