@@ -7,7 +7,7 @@ import io
 import logging
 import re
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 import discord
@@ -75,6 +75,13 @@ def report_lines(title: str, rows: list[SkippedRow]) -> list[str]:
     if len(rows) > REPORT_LINES:
         lines.append(f"…and {len(rows) - REPORT_LINES} more.")
     return lines
+
+
+@runtime_checkable
+class ReadingNowPoster(Protocol):
+    """The meetings cog, which keeps the pinned Reading now message (an extension loaded on its own)."""
+
+    async def post_reading_now(self, interaction: discord.Interaction[BookClubBot]) -> None: ...
 
 
 def mention_free(content: str, bot_id: int) -> str:
@@ -232,9 +239,9 @@ class ClubCog(commands.Cog):
         if not await is_moderator(interaction):
             raise NotModerator
         meetings = self.bot.get_cog("Meetings")
-        if meetings is None or not hasattr(meetings, "post_reading_now"):
+        if not isinstance(meetings, ReadingNowPoster):
             raise UserError("The Reading now message is not available right now; try again in a minute.")
-        await meetings.post_reading_now(interaction)  # pyright: ignore[reportAttributeAccessIssue]
+        await meetings.post_reading_now(interaction)
 
     # -- /club import and export ------------------------------------------------------------------
 
