@@ -24,6 +24,7 @@ from bot.errors import UserError
 from bot.services.asker import HistoryIndex, Question
 from bot.store.history import ClubRead, ReadStatus
 from cogs._shared.checks import moderator_check
+from cogs._shared.ids import parse_id
 from cogs._shared.replies import COLOUR, NO_PINGS, guild_of, reply
 
 if TYPE_CHECKING:
@@ -296,8 +297,9 @@ class ClubCog(commands.Cog):
         """The club read an autocomplete choice or typed title means."""
         history = self.bot.store.history
         picked = BOOK_CHOICE.match(text.strip())
-        if picked:
-            read = await history.get_read(guild_id, int(picked.group(1)))
+        book_id = parse_id(picked.group(1)) if picked else None
+        if book_id:
+            read = await history.get_read(guild_id, book_id)
             if read is not None:
                 return read
         if not interaction.response.is_done():

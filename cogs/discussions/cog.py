@@ -28,6 +28,7 @@ from bot.errors import NotAllowed, NotConfigured, UserError
 from bot.store.books import Book, BookRepository
 from bot.store.discussions import Discussion
 from cogs._shared.checks import is_moderator, moderator_check
+from cogs._shared.ids import parse_id
 from cogs._shared.replies import NO_PINGS, PERMISSION_NAMES, guild_of, reply, user_message
 from cogs.discussions.reposting import Reposter, parent_channel
 
@@ -199,7 +200,8 @@ class DiscussionsCog(commands.Cog):
         books = self.bot.store.books
         picked = BOOK_CHOICE.match(text.strip())
         if picked:
-            return await books.get(guild_id, int(picked.group(1)))
+            book_id = parse_id(picked.group(1))
+            return await books.get(guild_id, book_id) if book_id else None
         found = await books.find(guild_id, text)
         if found is None and " by " in text:
             title, _, author = text.rpartition(" by ")

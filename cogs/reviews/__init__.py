@@ -23,6 +23,7 @@ from bot.store.config import Feed, GuildConfig
 from bot.store.jobs import Job
 from bot.store.reviews import Review
 from cogs._shared.checks import moderator_check
+from cogs._shared.ids import parse_id
 from cogs._shared.replies import COLOUR, NO_PINGS, guild_of, reply, user_message
 from cogs.reviews.announcer import Announcer, ChannelUnavailable, review_messages
 from cogs.reviews.blogs import FeedPoller
@@ -203,7 +204,8 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
     async def resolve_book(self, guild_id: int, text: str) -> Book | None:
         picked = BOOK_CHOICE.match(text.strip())
         if picked:
-            return await self.bot.store.books.get(guild_id, int(picked.group(1)))
+            book_id = parse_id(picked.group(1))
+            return await self.bot.store.books.get(guild_id, book_id) if book_id else None
         return await self.bot.store.books.find(guild_id, text)
 
     async def book_choices(self, interaction: discord.Interaction[BookClubBot],
