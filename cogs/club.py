@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import re
@@ -23,7 +24,7 @@ from bot.domain.spoilers import escape_markdown
 from bot.errors import UserError
 from bot.services.asker import HistoryIndex, Question
 from bot.store.history import ClubRead, ReadStatus
-from cogs._shared.checks import moderator_check
+from cogs._shared.checks import ASK_LIMIT, cooldown_left, moderator_check, posts_for_member
 from cogs._shared.ids import parse_id
 from cogs._shared.replies import COLOUR, NO_PINGS, guild_of, reply
 
@@ -39,6 +40,7 @@ QUICK_ANSWER_SECONDS = 0.5
 HISTORY_LINES = 25
 REPORT_LINES = 12
 BOOK_CHOICE = re.compile(r"^book:(\d+)$")
+SLOW_DOWN = "\N{HOURGLASS WITH FLOWING SAND}"
 
 
 def md(text: str) -> str:
@@ -333,6 +335,7 @@ class ClubCog(commands.Cog):
     @app_commands.command(name="ask", description="Ask about the club's history, e.g. have you read any Ishiguro?")
     @app_commands.describe(question="Your question, e.g. which Ishiguro do you recommend?")
     @app_commands.guild_only()
+    @posts_for_member(ASK_LIMIT)
     async def ask(self, interaction: discord.Interaction[BookClubBot],
                   question: app_commands.Range[str, 1, MAX_QUESTION]) -> None:
         guild = guild_of(interaction)
@@ -359,6 +362,11 @@ class ClubCog(commands.Cog):
             return
         text = mention_free(message.content, me.id)[:MAX_QUESTION]
         try:
+            if text and await cooldown_left(self.bot, message.author, message.guild.id, ASK_LIMIT) is not None:
+                # A reply saying "slow down" would be one more message of the flood: an hourglass says it quietly.
+                with contextlib.suppress(discord.HTTPException):
+                    await message.add_reaction(SLOW_DOWN)
+                return
             if not text:
                 await message.reply("Ask me about the club's history, for example: "
                                     + "; ".join(f"“{example}”" for example in EXAMPLES[:4]) + ".",

@@ -22,7 +22,7 @@ from bot.store.books import Book
 from bot.store.config import Feed, GuildConfig
 from bot.store.jobs import Job
 from bot.store.reviews import Review
-from cogs._shared.checks import moderator_check
+from cogs._shared.checks import REVIEW_LIMIT, member_cooldown, moderator_check
 from cogs._shared.ids import parse_id
 from cogs._shared.replies import COLOUR, NO_PINGS, guild_of, reply, user_message
 from cogs.reviews.announcer import Announcer, ChannelUnavailable, review_messages
@@ -188,6 +188,7 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
 
     @app_commands.command(name="write", description="Write a review; it is posted at the club's weekly slot")
     @app_commands.describe(book="The book (start typing to pick a club book, or type any title)")
+    @member_cooldown(REVIEW_LIMIT)
     async def write(self, interaction: discord.Interaction[BookClubBot],
                     book: app_commands.Range[str, 1, 300] | None = None) -> None:
         guild = guild_of(interaction)
