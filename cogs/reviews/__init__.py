@@ -63,7 +63,7 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
     def __init__(self, bot: BookClubBot) -> None:
         self.bot = bot
         self.announcer = Announcer(bot)
-        self.poller = FeedPoller(bot, FeedReader(bot.http_session))
+        self.poller = FeedPoller(bot, FeedReader(allow_private=bot.settings.feed_allow_private_addresses))
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -74,6 +74,7 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(PageButton)
+        await self.poller.reader.close()
 
     # -- scheduling -------------------------------------------------------------------------------
 
