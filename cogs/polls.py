@@ -523,8 +523,10 @@ class PollsCog(commands.Cog, name=COG_NAME):
         positions = {candidate.position for candidate in poll.candidates}
         ranking = [position for position in dict.fromkeys(_ranking(ranked)) if position in positions]
         for value in values:
-            if value.isdigit() and int(value) in positions and int(value) not in ranking:
-                ranking.append(int(value))
+            # Menu values come back from the member's client: only plain digits name a position.
+            position = parse_id(value, allow_zero=True)
+            if position is not None and position in positions and position not in ranking:
+                ranking.append(position)
         current = None if ranking else await self.bot.store.polls.ballot_of(poll.guild_id, poll.id,
                                                                               interaction.user.id)
         content, view = ballot_message(poll, ranking, current)

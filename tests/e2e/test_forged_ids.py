@@ -71,6 +71,11 @@ async def test_forged_poll_ids_are_refused_quietly(bookclub: BookClub, caplog: p
     # Submit and Start over appear once a book is picked: forged straight onto the ballot's menu message.
     assert await press_forged(bookclub, poll_message, f"bookclub:poll:{TWENTY_DIGITS}:submit:0") == STALE_COMPONENT
     assert await press_forged(bookclub, poll_message, f"bookclub:poll:{TWENTY_DIGITS}:restart") == STALE_COMPONENT
+    # A menu value that is a digit to str.isdigit() but not to int().
+    superscript = copy.deepcopy(ballot)
+    component(superscript, 3)["options"][0]["value"] = "\u00b2"
+    picked = await bookclub.double.select(superscript, component(superscript, 3)["custom_id"], ["\u00b2"], alice)
+    await picked.wait_acknowledged()
     assert await snapshot(bookclub) == before
     assert errors_logged(caplog) == []
 
