@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import random
 import statistics
 import tempfile
@@ -26,6 +27,10 @@ from bot.store import Store
 from tests.discord_double import DiscordDouble, Interaction
 
 TARGET_RATIO = 1.5
+# The members asking and posting spoilers take turns, each at most this often in the whole run, as in a club where
+# many members each do a little: one member doing it all would meet the per-member cooldowns (5 /spoiler a minute)
+# within seconds, and the figures would time refusals instead of answers.
+USES_PER_READER = 4
 SPOILER_TEXTS = ["Ruth dies at the end", "Kathy finds the tape in Norfolk", "the letters were never sent",
                  "he was the stranger on the bridge all along", "the orchard burns down in chapter 22"]
 
@@ -52,6 +57,8 @@ async def run(running: Running, asked: list[tuple[str, int]], rounds: int, warm_
     double = running.double
     guild = double.guild_a
     alice, mod = guild.member("Alice"), guild.member("Mod")
+    readers = [double.add_member(guild, f"Reader {number}")
+               for number in range(math.ceil((warm_up + rounds) / USES_PER_READER))]
     figures = {name: Timings() for name in ("/ask", "/spoiler", "/config show", "/ping")}
 
     async def club(name: str, send: Callable[[], Awaitable[Interaction]], keep: bool) -> None:
@@ -63,9 +70,11 @@ async def run(running: Running, asked: list[tuple[str, int]], rounds: int, warm_
     for number in range(warm_up + rounds):
         keep = number >= warm_up
         question = asked[number % len(asked)][0]
-        await club("/ask", lambda q=question: double.slash(guild, alice, "ask", question=q), keep)
+        reader = readers[number % len(readers)]
+        await club("/ask", lambda q=question, r=reader: double.slash(guild, r, "ask", question=q), keep)
         text, label = rng.choice(SPOILER_TEXTS), f"ch. {rng.randint(1, 40)}"
-        await club("/spoiler", lambda t=text, lb=label: double.slash(guild, alice, "spoiler", text=t, label=lb), keep)
+        await club("/spoiler", lambda t=text, lb=label, r=reader: double.slash(guild, r, "spoiler", text=t, label=lb),
+                   keep)
         await club("/config show", lambda: double.slash(guild, mod, "config show"), keep)
     return figures
 

@@ -17,6 +17,7 @@ from discord.ext import commands
 
 import cogs
 from bot.clock import Clock
+from bot.domain.cooldowns import Cooldowns
 from bot.scheduler import Scheduler
 from bot.services.asker import Asker, OfflineAsker
 from bot.services.meeting_asker import MeetingAsker
@@ -78,6 +79,8 @@ class BookClubBot(commands.Bot):
         self.catalogue = catalogue
         self.asker: Asker = MeetingAsker(asker or OfflineAsker(store.history, catalogue), store.meetings)
         self.scheduler = Scheduler(store.jobs, clock)
+        # Per-member limits on what posts publicly or calls the model; timed by the bot's clock.
+        self.cooldowns = Cooldowns()
 
     async def login(self, token: str) -> None:
         if self.settings.api_base:

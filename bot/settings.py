@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     openlibrary_base_url: AnyHttpUrl = AnyHttpUrl("https://openlibrary.org")
     dev_guild_id: int | None = Field(default=None, gt=0)
     message_content_intent: bool = False
+    # Feeds on loopback or private networks are refused unless the operator opts in (tests serve feeds locally).
+    feed_allow_private_addresses: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     @field_validator("log_level", mode="before")

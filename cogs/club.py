@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import re
@@ -23,7 +24,8 @@ from bot.domain.spoilers import escape_markdown
 from bot.errors import UserError
 from bot.services.asker import HistoryIndex, Question
 from bot.store.history import ClubRead, ReadStatus
-from cogs._shared.checks import NotModerator, is_moderator, moderator_check
+from cogs._shared.checks import ASK_LIMIT, NotModerator, cooldown_left, is_moderator, moderator_check, posts_for_member
+from cogs._shared.ids import parse_id
 from cogs._shared.replies import COLOUR, NO_PINGS, guild_of, reply
 
 if TYPE_CHECKING:
@@ -38,6 +40,7 @@ QUICK_ANSWER_SECONDS = 0.5
 HISTORY_LINES = 25
 REPORT_LINES = 12
 BOOK_CHOICE = re.compile(r"^book:(\d+)$")
+SLOW_DOWN = "\N{HOURGLASS WITH FLOWING SAND}"
 
 
 def md(text: str) -> str:
@@ -316,8 +319,9 @@ class ClubCog(commands.Cog):
         """The club read an autocomplete choice or typed title means."""
         history = self.bot.store.history
         picked = BOOK_CHOICE.match(text.strip())
-        if picked:
-            read = await history.get_read(guild_id, int(picked.group(1)))
+        book_id = parse_id(picked.group(1)) if picked else None
+        if book_id:
+            read = await history.get_read(guild_id, book_id)
             if read is not None:
                 return read
         if not interaction.response.is_done():
@@ -351,6 +355,7 @@ class ClubCog(commands.Cog):
     @app_commands.command(name="ask", description="Ask about the club's history, e.g. have you read any Ishiguro?")
     @app_commands.describe(question="Your question, e.g. which Ishiguro do you recommend?")
     @app_commands.guild_only()
+    @posts_for_member(ASK_LIMIT)
     async def ask(self, interaction: discord.Interaction[BookClubBot],
                   question: app_commands.Range[str, 1, MAX_QUESTION]) -> None:
         guild = guild_of(interaction)
@@ -377,6 +382,11 @@ class ClubCog(commands.Cog):
             return
         text = mention_free(message.content, me.id)[:MAX_QUESTION]
         try:
+            if text and await cooldown_left(self.bot, message.author, message.guild.id, ASK_LIMIT) is not None:
+                # A reply saying "slow down" would be one more message of the flood: an hourglass says it quietly.
+                with contextlib.suppress(discord.HTTPException):
+                    await message.add_reaction(SLOW_DOWN)
+                return
             if not text:
                 await message.reply("Ask me about the club's history, for example: "
                                     + "; ".join(f"“{example}”" for example in EXAMPLES[:4]) + ".",

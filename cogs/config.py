@@ -12,6 +12,7 @@ from discord.ext import commands
 
 from bot.domain.slots import WEEKDAYS, is_valid_timezone, next_slot, parse_hhmm, timezone_choices
 from bot.errors import UserError
+from bot.services.feeds import FeedAddressError, check_feed_address
 from bot.store.config import CHANNEL_KINDS, GuildConfig
 from bot.store.config import FeedRepository as Feeds
 from cogs._shared.checks import moderator_check
@@ -47,6 +48,8 @@ def validate_feed_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or " " in url:
         raise UserError("A feed must be a web address starting with http:// or https://, like https://club.blog/feed.")
+    if parts.username is not None or parts.password is not None:
+        raise UserError("A feed address must not contain a user name or password. Nothing was added.")
     return url
 
 
@@ -168,6 +171,10 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
     async def feed_add(self, interaction: discord.Interaction[BookClubBot], url: str) -> None:
         guild = guild_of(interaction)
         url = validate_feed_url(url)
+        try:
+            await check_feed_address(url, allow_private=self.bot.settings.feed_allow_private_addresses)
+        except FeedAddressError as error:
+            raise UserError(f"I can't follow that feed: {error}. Nothing was added.") from None
         feeds = await self.bot.store.feeds.list(guild.id)
         if len(feeds) >= Feeds.MAX_PER_GUILD:
             raise UserError(f"This server already has {Feeds.MAX_PER_GUILD} feeds; remove one first.")

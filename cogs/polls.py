@@ -44,6 +44,7 @@ from bot.store.books import Book
 from bot.store.jobs import Job
 from bot.store.polls import Poll
 from cogs._shared.checks import moderator_check
+from cogs._shared.ids import STALE_COMPONENT, parse_id
 from cogs._shared.replies import COLOUR, NO_PINGS, PERMISSION_NAMES, guild_of, reply, report_error
 
 if TYPE_CHECKING:
@@ -117,6 +118,11 @@ def _ranking(text: str) -> list[int]:
     return [int(digit) for digit in text]
 
 
+def _poll_id(match: re.Match[str]) -> int:
+    """The poll a custom id names; 0 (no poll) when it is forged out of range, refused by the callback."""
+    return parse_id(match["poll"]) or 0
+
+
 class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_PREFIX + ":vote"):
     """The Vote button under a ranked poll: opens the member's private ballot."""
 
@@ -128,7 +134,7 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_PREFI
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
                              match: re.Match[str], /) -> VoteButton:
-        return cls(int(match["poll"]))
+        return cls(_poll_id(match))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         try:
@@ -150,7 +156,7 @@ class RankSelect(discord.ui.DynamicItem[discord.ui.Select[Any]], template=_PREFI
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
                              match: re.Match[str], /) -> RankSelect:
-        return cls(int(match["poll"]), match["ranked"])
+        return cls(_poll_id(match), match["ranked"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         try:
@@ -172,7 +178,7 @@ class SubmitButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
                              match: re.Match[str], /) -> SubmitButton:
-        return cls(int(match["poll"]), match["ranked"])
+        return cls(_poll_id(match), match["ranked"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         try:
@@ -192,7 +198,7 @@ class RestartButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_PR
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
                              match: re.Match[str], /) -> RestartButton:
-        return cls(int(match["poll"]))
+        return cls(_poll_id(match))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         try:
@@ -498,6 +504,8 @@ class PollsCog(commands.Cog, name=COG_NAME):
     async def ballot_poll(self, interaction: discord.Interaction[Any], poll_id: int) -> Poll:
         if interaction.guild_id is None:
             raise UserError("Ballots only work in a server.")
+        if not poll_id:
+            raise UserError(STALE_COMPONENT)
         poll = await self.bot.store.polls.get(interaction.guild_id, poll_id)
         if poll is None or poll.mode != "ranked" or not poll.is_open_at(self.bot.clock.now()):
             raise UserError("This poll has closed; ballots are no longer taken.")
@@ -515,8 +523,10 @@ class PollsCog(commands.Cog, name=COG_NAME):
         positions = {candidate.position for candidate in poll.candidates}
         ranking = [position for position in dict.fromkeys(_ranking(ranked)) if position in positions]
         for value in values:
-            if value.isdigit() and int(value) in positions and int(value) not in ranking:
-                ranking.append(int(value))
+            # Menu values come back from the member's client: only plain digits name a position.
+            position = parse_id(value, allow_zero=True)
+            if position is not None and position in positions and position not in ranking:
+                ranking.append(position)
         current = None if ranking else await self.bot.store.polls.ballot_of(poll.guild_id, poll.id,
                                                                               interaction.user.id)
         content, view = ballot_message(poll, ranking, current)

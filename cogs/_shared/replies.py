@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import sqlite3
 from typing import Any
 
@@ -12,7 +13,7 @@ from discord import app_commands
 from bot.domain.feeds import truncate
 from bot.errors import UserError
 from bot.store import is_busy
-from cogs._shared.checks import NotModerator
+from cogs._shared.checks import CannotPostHere, NotModerator
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def user_message(error: BaseException) -> str | None:
         return user_message(error.original)
     if isinstance(error, UserError):
         return str(error)
-    if isinstance(error, NotModerator):
+    if isinstance(error, NotModerator | CannotPostHere):
         return str(error)
     if isinstance(error, app_commands.NoPrivateMessage):
         return "This command only works in a server."
@@ -76,7 +77,7 @@ def user_message(error: BaseException) -> str | None:
     if isinstance(error, app_commands.MissingPermissions):
         return "You don't have permission to use that here."
     if isinstance(error, app_commands.CommandOnCooldown):
-        return f"Slow down a little: try again in {error.retry_after:.0f} s."
+        return f"Slow down a little: try again in {max(math.ceil(error.retry_after), 1)} s."
     if isinstance(error, app_commands.TransformerError):
         return f"That isn't a valid value: {discord.utils.escape_mentions(str(error.value))[:100]}."
     if isinstance(error, app_commands.CheckFailure):

@@ -27,7 +27,16 @@ from bot.domain.spoilers import escape_markdown, hide
 from bot.errors import NotAllowed, NotConfigured, UserError
 from bot.store.books import Book, BookRepository
 from bot.store.discussions import Discussion
-from cogs._shared.checks import is_moderator, moderator_check
+from cogs._shared.checks import (
+    HIDE_LIMIT,
+    SPOILER_LIMIT,
+    is_moderator,
+    member_cooldown,
+    moderator_check,
+    posts_for_member,
+    require_post_rights,
+)
+from cogs._shared.ids import parse_id
 from cogs._shared.replies import NO_PINGS, PERMISSION_NAMES, guild_of, reply, user_message
 from cogs.discussions.reposting import Reposter, parent_channel
 
@@ -199,7 +208,8 @@ class DiscussionsCog(commands.Cog):
         books = self.bot.store.books
         picked = BOOK_CHOICE.match(text.strip())
         if picked:
-            return await books.get(guild_id, int(picked.group(1)))
+            book_id = parse_id(picked.group(1))
+            return await books.get(guild_id, book_id) if book_id else None
         found = await books.find(guild_id, text)
         if found is None and " by " in text:
             title, _, author = text.rpartition(" by ")
@@ -421,6 +431,7 @@ class DiscussionsCog(commands.Cog):
     @app_commands.describe(text="What to hide; nothing in it can break out of the tags",
                            label="What it spoils, e.g. ch. 22")
     @app_commands.guild_only()
+    @posts_for_member(SPOILER_LIMIT)
     async def spoiler(self, interaction: discord.Interaction[BookClubBot],
                       text: app_commands.Range[str, 1, MAX_SPOILER_TEXT],
                       label: app_commands.Range[str, 1, MAX_LABEL] | None = None) -> None:
@@ -433,10 +444,13 @@ class DiscussionsCog(commands.Cog):
 
     # -- Hide as spoiler --------------------------------------------------------------------------
 
+    @member_cooldown(HIDE_LIMIT)
     async def hide_as_spoiler(self, interaction: discord.Interaction[BookClubBot], message: discord.Message) -> None:
         guild_of(interaction)
         if message.author.id != interaction.user.id and not await is_moderator(interaction):
             raise NotAllowed("Only the message's author or a moderator can hide it.")
+        # The copy goes up under the author's name: one who may no longer post here cannot have it re-posted.
+        await require_post_rights(interaction)
         if await self.reposter.is_own_post(message):
             raise UserError("I posted that one myself; use `/spoiler` to post something hidden.")
         if not message.content and not message.attachments:

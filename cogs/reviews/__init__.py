@@ -22,7 +22,8 @@ from bot.store.books import Book
 from bot.store.config import Feed, GuildConfig
 from bot.store.jobs import Job
 from bot.store.reviews import Review
-from cogs._shared.checks import moderator_check
+from cogs._shared.checks import REVIEW_LIMIT, member_cooldown, moderator_check
+from cogs._shared.ids import parse_id
 from cogs._shared.replies import COLOUR, NO_PINGS, guild_of, reply, user_message
 from cogs.reviews.announcer import Announcer, ChannelUnavailable, review_messages
 from cogs.reviews.blogs import FeedPoller
@@ -62,7 +63,7 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
     def __init__(self, bot: BookClubBot) -> None:
         self.bot = bot
         self.announcer = Announcer(bot)
-        self.poller = FeedPoller(bot, FeedReader(bot.http_session))
+        self.poller = FeedPoller(bot, FeedReader(allow_private=bot.settings.feed_allow_private_addresses))
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -73,6 +74,7 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(PageButton)
+        await self.poller.reader.close()
 
     # -- scheduling -------------------------------------------------------------------------------
 
@@ -187,6 +189,7 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
 
     @app_commands.command(name="write", description="Write a review; it is posted at the club's weekly slot")
     @app_commands.describe(book="The book (start typing to pick a club book, or type any title)")
+    @member_cooldown(REVIEW_LIMIT)
     async def write(self, interaction: discord.Interaction[BookClubBot],
                     book: app_commands.Range[str, 1, 300] | None = None) -> None:
         guild = guild_of(interaction)
@@ -203,7 +206,8 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
     async def resolve_book(self, guild_id: int, text: str) -> Book | None:
         picked = BOOK_CHOICE.match(text.strip())
         if picked:
-            return await self.bot.store.books.get(guild_id, int(picked.group(1)))
+            book_id = parse_id(picked.group(1))
+            return await self.bot.store.books.get(guild_id, book_id) if book_id else None
         return await self.bot.store.books.find(guild_id, text)
 
     async def book_choices(self, interaction: discord.Interaction[BookClubBot],

@@ -15,6 +15,7 @@ from bot.domain.reviews import MAX_REVIEW, MAX_SPOILERS, star_line
 from bot.domain.spoilers import escape_markdown
 from bot.errors import UserError
 from bot.store.reviews import Review
+from cogs._shared.ids import STALE_COMPONENT, parse_id
 from cogs._shared.replies import COLOUR, ErrorReportingModal, ErrorReportingView, report_error
 
 if TYPE_CHECKING:
@@ -158,18 +159,24 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
             label=label, style=discord.ButtonStyle.secondary, disabled=disabled,
             custom_id=f"review:list:{query.book_id}:{query.member_id}:{query.page}:{way}",
         ))
-        self.query = query
+        self.query: ListQuery | None = query
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Button[Any],
                              match: re.Match[str], /) -> PageButton:
-        query = ListQuery(int(match["book"]), int(match["member"]), int(match["page"]))
-        return cls(query, match["way"])
+        book, member = parse_id(match["book"], allow_zero=True), parse_id(match["member"], allow_zero=True)
+        # A page past either end shows the last or the first, so only the ids need checking.
+        button = cls(ListQuery(book or 0, member or 0, int(match["page"])), match["way"])
+        if book is None or member is None:
+            button.query = None
+        return button
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         try:
             if interaction.guild_id is None:
                 raise UserError("This list only works in a server.")
+            if self.query is None:
+                raise UserError(STALE_COMPONENT)
             embed, view = await list_page(interaction.client, interaction.guild_id, self.query)
             await interaction.response.edit_message(embed=embed, view=view)
         except Exception as error:

@@ -17,7 +17,7 @@ from bot.store import Store
 from tests.discord_double import DiscordDouble
 from tests.discord_double.fixtures import double
 
-__all__ = ["BookClub", "bookclub", "double", "message_content"]
+__all__ = ["BookClub", "bookclub", "double", "message_content", "private_feeds"]
 
 # Generous: the wait ends at READY, and a busy CI machine may take a while to get there.
 READY_TIMEOUT = 30.0
@@ -40,13 +40,22 @@ def message_content() -> bool:
     return False
 
 
-def test_settings(double: DiscordDouble, database: Path, message_content: bool) -> Settings:
+@pytest.fixture
+def private_feeds() -> bool:
+    """Whether feeds on loopback may be fetched: off, as in production, unless a test serves a blog on 127.0.0.1
+    (parametrize to turn it on)."""
+    return False
+
+
+def test_settings(double: DiscordDouble, database: Path, message_content: bool, private_feeds: bool = False
+                  ) -> Settings:
     return Settings(
         _env_file=None,  # pyright: ignore[reportCallIssue]
         discord_token=double.token,  # pyright: ignore[reportArgumentType]
         discord_api_base=double.api_base,  # pyright: ignore[reportArgumentType]
         database_path=database,
         message_content_intent=message_content,
+        feed_allow_private_addresses=private_feeds,
         openlibrary_base_url="http://127.0.0.1:9",  # pyright: ignore[reportArgumentType]
     )
 
@@ -56,9 +65,9 @@ test_settings.__test__ = False  # type: ignore[attr-defined]
 
 @pytest.fixture
 async def bookclub(double: DiscordDouble, tmp_path: Path, clock: ManualClock,
-                   message_content: bool) -> AsyncIterator[BookClub]:
+                   message_content: bool, private_feeds: bool) -> AsyncIterator[BookClub]:
     """The bot started against the double with a fresh database and a clock the test moves."""
-    settings = test_settings(double, tmp_path / "bookclub.db", message_content)
+    settings = test_settings(double, tmp_path / "bookclub.db", message_content, private_feeds)
     async with Store(settings.database_path) as store, aiohttp.ClientSession() as session:
         bot = BookClubBot(settings=settings, store=store, clock=clock, http_session=session,
                           guild_ready_timeout=0.05)

@@ -268,6 +268,8 @@ async def test_feed_posts_are_queued_once_and_posted_once_across_a_crash(
     guild = double.guild_a
     reviews = guild.channel("reviews")
     blog.publish("Piranesi by Susanna Clarke", "<p>A house of endless halls.</p>")
+    # The blog is served on loopback, which the bot refuses unless the operator allows it.
+    bot_process.extra_env["FEED_ALLOW_PRIVATE_ADDRESSES"] = "true"
 
     async def follow_the_blog() -> None:
         await run(double, "Mod", "config channels", reviews=reviews)
@@ -312,6 +314,7 @@ async def test_after_a_crash_an_overdue_slot_runs_once_and_nothing_is_left_unsch
     a, b = double.guild_a, double.guild_b
     now = datetime.now(UTC)
     blog.publish("Piranesi by Susanna Clarke", "<p>A house of endless halls.</p>")
+    bot_process.extra_env["FEED_ALLOW_PRIVATE_ADDRESSES"] = "true"
     async with database(bot_process) as store:
         await store.migrate()
         for guild in (a, b):

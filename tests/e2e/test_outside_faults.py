@@ -148,13 +148,14 @@ def failing_feed(bad: FakeBlog, fault: str) -> str:
             return bad.huge_url
 
 
+@pytest.mark.parametrize("private_feeds", [True], ids=["blogs-on-loopback"])
 @pytest.mark.parametrize("fault", ["timeout", "garbage", "server-error", "over-the-size-cap"])
 async def test_a_failing_feed_keeps_its_place_loses_nothing_and_is_reported_once(
         bookclub: Any, blogs: tuple[FakeBlog, FakeBlog], fault: str) -> None:
     good, bad = blogs
     guild = bookclub.double.guild_a
     cog = bookclub.bot.get_cog("ReviewsCog")
-    cog.poller.reader = FeedReader(bookclub.bot.http_session, timeout=FEED_TIMEOUT)
+    cog.poller.reader = FeedReader(allow_private=True, timeout=FEED_TIMEOUT)
     await text_of(bookclub, "Mod", "config channels", reviews=guild.channel("reviews"),
                   announcements=guild.channel("announcements"))
     good.publish("Piranesi by Susanna Clarke")
@@ -207,6 +208,7 @@ async def test_a_nomination_waits_for_a_held_database_or_is_refused_cleanly(book
     assert again.startswith("You nominated **Piranesi** by Susanna Clarke. (1 of your")
 
 
+@pytest.mark.parametrize("private_feeds", [True], ids=["blogs-on-loopback"])
 async def test_a_database_held_while_a_feed_is_polled_does_not_stop_its_polling(bookclub: Any, blogs: Any) -> None:
     good, _ = blogs
     guild = bookclub.double.guild_a

@@ -296,6 +296,7 @@ async def poll_again(bookclub: Any) -> None:
     await eventually(lambda: caught_up(bookclub))
 
 
+@pytest.mark.parametrize("private_feeds", [True], ids=["blog-on-loopback"])
 async def test_a_blog_feed_brings_its_newest_post_then_each_new_one_once(bookclub: Any, blog: FakeBlog) -> None:
     await set_channels(bookclub)
     await run(bookclub, "Mod", "club add", title="Never Let Me Go", author="Kazuo Ishiguro")
@@ -323,6 +324,7 @@ async def test_a_blog_feed_brings_its_newest_post_then_each_new_one_once(bookclu
     assert bookclub.double.pings() == []
 
 
+@pytest.mark.parametrize("private_feeds", [True], ids=["blog-on-loopback"])
 @pytest.mark.parametrize("failing", ["broken_url", "gone_url", "huge_url"], ids=["html-not-a-feed", "500", "huge"])
 async def test_a_broken_feed_does_not_stop_the_others_and_is_reported_once(bookclub: Any, blog: FakeBlog,
                                                                            failing: str) -> None:
