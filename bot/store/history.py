@@ -170,11 +170,13 @@ class HistoryRepository:
         """Makes the book a current read begun `on`, adding the read when the book had none; None (nothing
         changed) when the read is finished."""
         async with self._db.transaction() as conn:
+            # Selected from the guild's own books: another guild's book id adds nothing.
             cursor = await conn.execute(
-                "INSERT INTO reads (guild_id, book_id, status, started_on, created_at) VALUES (?, ?, 'reading', ?, ?) "
+                "INSERT INTO reads (guild_id, book_id, status, started_on, created_at) "
+                "SELECT guild_id, id, 'reading', ?, ? FROM books WHERE guild_id = ? AND id = ? "
                 "ON CONFLICT (guild_id, book_id) DO UPDATE SET status = 'reading', started_on = excluded.started_on, "
                 "finished_on = NULL WHERE reads.status != 'finished'",
-                (guild_id, book_id, on.isoformat(), to_db_time(now)),
+                (on.isoformat(), to_db_time(now), guild_id, book_id),
             )
             changed = cursor.rowcount
         return await self.get_read(guild_id, book_id) if changed else None

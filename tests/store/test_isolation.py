@@ -142,6 +142,7 @@ READS: dict[str, Call] = {
     "reviews.get": lambda s, g, x: s.reviews.get(g, x.review_id),
     "reviews.queued": lambda s, g, x: s.reviews.queued(g),
     "reviews.published": lambda s, g, x: s.reviews.published(g),
+    "reviews.latest": lambda s, g, x: s.reviews.latest(g),
     "reviews.count_published": lambda s, g, x: s.reviews.count_published(g),
     "reviews.seen_entries": lambda s, g, x: s.reviews.seen_entries(g, x.feed_id, ["post-0", "post-1"]),
     "discussions.get": lambda s, g, x: s.discussions.get(g, x.discussion_id),
@@ -211,6 +212,13 @@ WRITES: dict[str, Call] = {
     "polls.close": lambda s, g, x: s.polls.close(g, x.poll_id, now=NOW,
                                                  outcome=Outcome(winner=0, tie_broken=False, reason="forced")),
     "polls.mark_announced": lambda s, g, x: s.polls.mark_announced(g, x.poll_id, 1, 2),
+    "books.rename": lambda s, g, x: s.books.rename(g, x.book_id, "Hijacked", "Nobody"),
+    "history.start_read": lambda s, g, x: s.history.start_read(g, x.other_book_id, on=date(2026, 3, 1), now=NOW),
+    "history.finish_read": lambda s, g, x: s.history.finish_read(g, x.book_id, on=date(2026, 3, 1)),
+    "history.remove_read": lambda s, g, x: s.history.remove_read(g, x.book_id),
+    "reviews.delete": lambda s, g, x: s.reviews.delete(g, x.review_id, statuses=("queued", "announcing", "announced")),
+    "discussions.end": lambda s, g, x: s.discussions.end(g, x.discussion_id, ended_by=BOB, at=NOW),
+    "polls.withdraw": lambda s, g, x: s.polls.withdraw(g, x.other_book_id, ALICE, any_member=True),
 }
 
 
