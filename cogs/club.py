@@ -111,7 +111,7 @@ class RemoveConfirmation(ErrorReportingView):
     """Confirm or Cancel for /club remove: only the moderator who asked can answer; silence changes nothing."""
 
     def __init__(self, cog: ClubCog, interaction: discord.Interaction[BookClubBot], read: ClubRead) -> None:
-        super().__init__(timeout=CONFIRM_SECONDS)
+        super().__init__(timeout=cog.confirm_seconds)
         self.cog = cog
         self.asked = interaction
         self.read = read
@@ -154,6 +154,7 @@ class ClubCog(commands.Cog):
         self.bot = bot
         self.index = HistoryIndex(bot.store.history)
         self.service = ClubService(bot.store, bot.clock)
+        self.confirm_seconds = CONFIRM_SECONDS
 
     def today(self, timezone: str) -> date:
         return self.bot.clock.now().astimezone(ZoneInfo(timezone)).date()
