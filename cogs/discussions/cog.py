@@ -258,15 +258,7 @@ class DiscussionsCog(commands.Cog):
 
     async def find_book(self, guild_id: int, text: str) -> Book | None:
         """The club's book an autocomplete choice or typed title means, if it has one."""
-        books = self.bot.store.books
-        picked = BOOK_CHOICE.match(text.strip())
-        if picked:
-            return await books.get(guild_id, int(picked.group(1)))
-        found = await books.find(guild_id, text)
-        if found is None and " by " in text:
-            title, _, author = text.rpartition(" by ")
-            found = await books.find(guild_id, title, author)
-        return found
+        return await self.service.books.find(guild_id, text)
 
     async def create_book(self, guild_id: int, text: str) -> Book:
         if BOOK_CHOICE.match(text.strip()):
