@@ -78,13 +78,16 @@ def spoiler_free_rules(title: str, sections: list[Section], guarded: bool,
              if guarded else "")
     schedule = ""
     if any(target_dates):
+        # The schedule names every section, so the list in the text gives way to it (20 of them must fit in 2000).
+        names = "listed below"
         schedule = "\n**Reading schedule**\n" + reading_schedule(list(zip(sections, target_dates, strict=True)))
-    return (
+    return truncate(
         f"**{md(title)} · spoiler-free**\n"
         "Talk about the book here without spoilers: nothing beyond what the cover and blurb tell.\n"
         f"Further along? Record how far you've read with `/progress` and I'll add you to the section threads "
         f"({names}), where the plot can be discussed up to your section.\n"
-        f"Need to say more here anyway? `/spoiler` hides it behind spoiler tags.{guard}{schedule}"
+        f"Need to say more here anyway? `/spoiler` hides it behind spoiler tags.{guard}{schedule}",
+        2000,
     )
 
 

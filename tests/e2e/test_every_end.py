@@ -302,3 +302,15 @@ async def test_a_queued_review_is_dropped_from_the_queue_and_never_posted(bookcl
     assert "taken out of the queue" in deleted
     assert await bookclub.store.reviews.queued(guild.id) == []
     assert "Nothing is waiting" in await run(bookclub, "Mod", "review queue")
+
+
+async def test_twenty_dated_sections_with_long_names_fit_in_the_first_message(bookclub: Any) -> None:
+    await set_channels(bookclub)
+    sections = ", ".join(f"Section number {n:02} of the {'x' * 5} (ch. {1000 + 2 * n}–{1001 + 2 * n})"
+                         for n in range(1, 21))
+    dates = ", ".join(f"2026-09-{n + 9:02}" for n in range(1, 21))
+    started = await run(bookclub, "Mod", "discuss start", book="Never Let Me Go", sections=sections, dates=dates)
+    assert started.startswith("Started the discussion")
+    [rules] = bookclub.double.bot_messages(threads_by_scope(bookclub)["spoiler-free"])
+    shown = rules.content.replace("\\", "")
+    assert shown.endswith("20. Section number 20 of the xxxxx (ch. 1040–1041) · by 29 September 2026")
