@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-from bot.app.books import BookResolver, club_day, md
+from bot.app.books import BookResolver, club_day
 from bot.clock import Clock
 from bot.domain.answers import day_text, titled
 from bot.errors import UserError
@@ -44,8 +44,10 @@ def parse_day(text: str | None) -> date | None:
 
 def rate_call(book: Book) -> str:
     """The one message a finished read posts."""
+    # Inside a code span markdown is shown as typed, so the title goes in unescaped, only its backticks replaced.
+    typed = " ".join(book.title.replace("`", "'").split())
     return (f"📚 The club has finished {titled(book.title, book.author)}! How did you like it? Rate it with "
-            f"`/rate book:{md(book.title)} stars:` (1 to 5), and `/review write` if you have more to say.")
+            f"`/rate book:{typed} stars:` (1 to 5), and `/review write` if you have more to say.")
 
 
 class ClubService:

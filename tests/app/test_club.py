@@ -6,10 +6,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from bot.app.club import ClubService
+from bot.app.club import ClubService, rate_call
 from bot.clock import ManualClock
 from bot.errors import UserError
 from bot.store import Store
+from bot.store.books import Book
 
 GUILD_A, GUILD_B = 111, 222
 ANNOUNCEMENTS, HERE = 13, 99
@@ -53,11 +54,16 @@ async def test_a_read_starts_today_in_the_club_time_zone_and_finishes_with_one_c
                                                                                      HERE)
     [(channel, text)] = poster.posted
     assert channel == HERE and "`/rate book:Piranesi stars:`" in text and "@" not in text
-    with pytest.raises(UserError, match=r"finished \*\*Piranesi\\*\\* by Susanna Clarke already"):
+    with pytest.raises(UserError, match=r"finished \*\*Piranesi\*\* by Susanna Clarke already"):
         await service.finish(GUILD_A, "Piranesi", None, HERE, poster)
     with pytest.raises(UserError, match="can't start again"):
         await service.start(GUILD_A, "Piranesi", None)
     assert len(poster.posted) == 1
+
+
+def test_the_call_to_rate_shows_the_title_as_typed_inside_the_command() -> None:
+    text = rate_call(Book(id=1, guild_id=GUILD_A, title="Ch. 1 `Dawn` *", author="A. Writer"))
+    assert "`/rate book:Ch. 1 'Dawn' * stars:`" in text and "**Ch\\. 1 \\`Dawn\\` \\***" in text
 
 
 async def test_the_call_to_rate_goes_to_the_announcements_channel_and_a_failure_keeps_the_finish(
