@@ -314,3 +314,19 @@ async def test_twenty_dated_sections_with_long_names_fit_in_the_first_message(bo
     [rules] = bookclub.double.bot_messages(threads_by_scope(bookclub)["spoiler-free"])
     shown = rules.content.replace("\\", "")
     assert shown.endswith("20. Section number 20 of the xxxxx (ch. 1040–1041) · by 29 September 2026")
+
+
+@pytest.mark.parametrize("message_content", [True])
+async def test_an_ended_discussions_terms_are_no_longer_guarded(bookclub: Any) -> None:
+    await set_channels(bookclub)
+    guild = bookclub.double.guild_a
+    discussions = guild.channel("discussions")
+    for book, terms in (("Never Let Me Go", "Tommy"), ("Piranesi", "statues")):
+        await run(bookclub, "Mod", "discuss start", book=book, sections="Part 1, Part 2")
+        await run(bookclub, "Mod", "discuss spoiler-terms", book=book, terms=terms)
+    await run(bookclub, "Mod", "discuss end", book="Never Let Me Go")
+    ended = await bookclub.double.post_message(discussions, guild.member("Bob"), "Tommy's temper, though")
+    # Posted after it: once this one is hidden, the guard has read the first too.
+    running = await bookclub.double.post_message(discussions, guild.member("Bob"), "all those statues")
+    assert await bookclub.double.wait_until(lambda: running.deleted, SETTLE)
+    assert not ended.deleted
