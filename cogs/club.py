@@ -230,6 +230,8 @@ class ClubCog(commands.Cog):
             text += f" I asked members to rate it in <#{finished.channel_id}>."
         else:
             text += f" I couldn't ask members to rate it: {finished.problem}."
+        if finished.discussion_open:
+            text += " Its discussion is still open; `/discuss end` archives and locks its threads."
         await reply(interaction, text)
 
     @club.command(name="remove", description="Take a read out of the club history, after you confirm (moderators)")

@@ -31,6 +31,8 @@ class Finished:
     read: ClubRead
     channel_id: int
     problem: str | None = None
+    # The book's discussion is still running: the moderator may want to end it too.
+    discussion_open: bool = False
 
 
 def parse_day(text: str | None) -> date | None:
@@ -117,7 +119,9 @@ class ClubService:
         config = await self.store.config.get(guild_id)
         channel_id = config.announcements_channel_id or fallback_channel_id
         problem = await poster.post(channel_id, rate_call(finished.book))
-        return Finished(read=finished, channel_id=channel_id, problem=problem)
+        discussion = await self.store.discussions.for_book(guild_id, found.id)
+        return Finished(read=finished, channel_id=channel_id, problem=problem,
+                        discussion_open=discussion is not None and not discussion.ended)
 
     async def removable(self, guild_id: int, book: str) -> ClubRead:
         """The read `/club remove` would take out, for the moderator to confirm."""

@@ -65,6 +65,8 @@ async def test_target_dates_show_in_the_thread_the_schedule_and_progress(bookclu
     recorded = await run(bookclub, "Alice", "progress", section="Part 1")
     assert "Next: **Part 2**, by 17 March 2026." in recorded
     assert "Next: **Part 2**, by 17 March 2026." in await run(bookclub, "Alice", "progress")
+    finished = await run(bookclub, "Mod", "club finish", book="Never Let Me Go")
+    assert "Its discussion is still open; `/discuss end`" in finished
     assert bookclub.double.pings() == []
 
 
