@@ -308,7 +308,7 @@ class PollsCog(commands.Cog, name=COG_NAME):
                             poll.closes_at)
                 await self.bot.store.jobs.schedule(guild_id, POLL_CLOSE, str(poll.id), poll.closes_at)
 
-    # -- /nominate --------------------------------------------------------------------------------
+    # -- /nominate add and withdraw --------------------------------------------------------------
 
     @nominations.command(name="add", description="Propose a book for the club's next read")
     @app_commands.describe(title="The book's title", author="The book's author (helps find the right book)")
