@@ -8,16 +8,18 @@ import io
 import logging
 import re
 from datetime import date
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.app.club import ClubService
 from bot.domain.answers import EXAMPLES, day_text, stars_text, titled
 from bot.domain.feeds import truncate
 from bot.domain.goodreads import MAX_BYTES, GoodreadsFormatError, SkippedRow, export_csv, parse_export
+from bot.domain.ids import parse_id
 from bot.domain.names import author_key
 from bot.domain.slots import WEEKDAYS, next_slot, parse_hhmm
 from bot.domain.spoilers import escape_markdown
@@ -25,8 +27,7 @@ from bot.errors import UserError
 from bot.services.asker import HistoryIndex, Question
 from bot.store.history import ClubRead, ReadStatus
 from cogs._shared.checks import ASK_LIMIT, NotModerator, cooldown_left, is_moderator, moderator_check, posts_for_member
-from cogs._shared.ids import parse_id
-from cogs._shared.replies import COLOUR, NO_PINGS, guild_of, reply
+from cogs._shared.replies import COLOUR, NO_PINGS, PERMISSION_NAMES, ErrorReportingView, guild_of, reply
 
 if TYPE_CHECKING:
     from bot.bot import BookClubBot
@@ -41,6 +42,8 @@ HISTORY_LINES = 25
 REPORT_LINES = 12
 BOOK_CHOICE = re.compile(r"^book:(\d+)$")
 SLOW_DOWN = "\N{HOURGLASS WITH FLOWING SAND}"
+# How long /club remove's Confirm and Cancel buttons wait for the moderator; no answer changes nothing.
+CONFIRM_SECONDS = 120.0
 
 
 def md(text: str) -> str:
@@ -92,6 +95,66 @@ def mention_free(content: str, bot_id: int) -> str:
     return " ".join(re.sub(rf"<@!?{bot_id}>", " ", content).split())
 
 
+class ChannelPoster:
+    """Posts a finished read's call to rate in a channel of the guild, pinging nobody."""
+
+    def __init__(self, guild: discord.Guild) -> None:
+        self.guild = guild
+
+    async def post(self, channel_id: int, text: str) -> str | None:
+        channel = self.guild.get_channel_or_thread(channel_id)
+        if not isinstance(channel, discord.TextChannel | discord.Thread):
+            return f"<#{channel_id}> is gone"
+        missing = [PERMISSION_NAMES[name] for name in ("view_channel", "send_messages")
+                   if not getattr(channel.permissions_for(self.guild.me), name)]
+        if missing:
+            return f"I'm missing {', '.join(missing)} in {channel.mention}"
+        try:
+            await channel.send(text, allowed_mentions=NO_PINGS)
+        except discord.HTTPException as error:
+            log.warning("guild %s: could not post a finished read's call to rate: %s", self.guild.id, error)
+            return f"Discord refused the message in {channel.mention} ({error.text or error.status})"
+        return None
+
+
+class RemoveConfirmation(ErrorReportingView):
+    """Confirm or Cancel for /club remove: only the moderator who asked can answer; silence changes nothing."""
+
+    def __init__(self, cog: ClubCog, interaction: discord.Interaction[BookClubBot], read: ClubRead) -> None:
+        super().__init__(timeout=cog.confirm_seconds)
+        self.cog = cog
+        self.asked = interaction
+        self.read = read
+
+    async def interaction_check(self, interaction: discord.Interaction[BookClubBot], /) -> bool:
+        if interaction.user.id != self.asked.user.id:
+            await reply(interaction, "Only the moderator who asked can answer this.")
+            return False
+        return True
+
+    @discord.ui.button(label="Remove", style=discord.ButtonStyle.danger)
+    async def confirm(self, interaction: discord.Interaction[BookClubBot], _: discord.ui.Button[Any]) -> None:
+        self.stop()
+        guild = guild_of(interaction)
+        book = await self.cog.service.remove(guild.id, self.read.book.id)
+        await interaction.response.edit_message(
+            content=f"Removed {titled(book.title, book.author)} from the club history. Its ratings and reviews "
+                    "stay; adding it again brings them back.", view=None, allowed_mentions=NO_PINGS)
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    async def cancel(self, interaction: discord.Interaction[BookClubBot], _: discord.ui.Button[Any]) -> None:
+        self.stop()
+        await interaction.response.edit_message(content="Cancelled; nothing was removed.", view=None,
+                                                allowed_mentions=NO_PINGS)
+
+    async def on_timeout(self) -> None:
+        try:
+            await self.asked.edit_original_response(content="No answer, so nothing was removed.", view=None,
+                                                    allowed_mentions=NO_PINGS)
+        except discord.HTTPException as error:
+            log.info("could not close an unanswered /club remove in guild %s: %s", self.asked.guild_id, error)
+
+
 class ClubCog(commands.Cog):
     """The club's history (/club), members' ratings (/rate), and answers from that history (/ask and mentions)."""
 
@@ -100,6 +163,8 @@ class ClubCog(commands.Cog):
     def __init__(self, bot: BookClubBot) -> None:
         self.bot = bot
         self.index = HistoryIndex(bot.store.history)
+        self.service = ClubService(bot.store, bot.clock)
+        self.confirm_seconds = CONFIRM_SECONDS
 
     def today(self, timezone: str) -> date:
         return self.bot.clock.now().astimezone(ZoneInfo(timezone)).date()
@@ -148,6 +213,88 @@ class ClubCog(commands.Cog):
         verb = "Added" if created else "Updated"
         await reply(interaction, f"{verb} {titled(book.title, book.author)} in the club history: "
                                  f"{describe_read(read)}.")
+
+    # -- /club start, finish, remove and edit ------------------------------------------------------
+
+    @club.command(name="start", description="The club begins reading a book, today or on a given day (moderators)")
+    @app_commands.describe(book="A club book (start typing its title)",
+                           date="Day the club began, YYYY-MM-DD (default: today in the club's time zone)")
+    @moderator_check()
+    async def start(self, interaction: discord.Interaction[BookClubBot], book: app_commands.Range[str, 1, 300],
+                    date: app_commands.Range[str, 1, 20] | None = None) -> None:
+        guild = guild_of(interaction)
+        read = await self.service.start(guild.id, book, date)
+        await reply(interaction, f"{titled(read.book.title, read.book.author)} is a current read: "
+                                 f"{describe_read(read)}. `/club finish` ends it.")
+
+    @club.command(name="finish", description="The club finishes a read; members are asked to rate it (moderators)")
+    @app_commands.describe(book="A current club read (start typing its title)",
+                           date="Day the club finished, YYYY-MM-DD (default: today; not in the future)")
+    @moderator_check()
+    async def finish(self, interaction: discord.Interaction[BookClubBot], book: app_commands.Range[str, 1, 300],
+                     date: app_commands.Range[str, 1, 20] | None = None) -> None:
+        guild = guild_of(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        finished = await self.service.finish(guild.id, book, date, interaction.channel_id or 0, ChannelPoster(guild))
+        text = f"{titled(finished.read.book.title, finished.read.book.author)} is {describe_read(finished.read)}."
+        if finished.problem is None:
+            text += f" I asked members to rate it in <#{finished.channel_id}>."
+        else:
+            text += f" I couldn't ask members to rate it: {finished.problem}."
+        if finished.discussion_open:
+            text += " Its discussion is still open; `/discuss end` archives and locks its threads."
+        await reply(interaction, text)
+
+    @club.command(name="remove", description="Take a read out of the club history, after you confirm (moderators)")
+    @app_commands.describe(book="A club read (start typing its title)")
+    @moderator_check()
+    async def remove(self, interaction: discord.Interaction[BookClubBot],
+                     book: app_commands.Range[str, 1, 300]) -> None:
+        guild = guild_of(interaction)
+        read = await self.service.removable(guild.id, book)
+        view = RemoveConfirmation(self, interaction, read)
+        await reply(interaction, f"Remove {titled(read.book.title, read.book.author)} ({describe_read(read)}) from "
+                                 "the club history? Its ratings and reviews stay.", view=view)
+
+    @club.command(name="edit", description="Correct a typo in a club book's title or author (moderators)")
+    @app_commands.describe(book="A club book (start typing its title)", title="The corrected title",
+                           author="The corrected author")
+    @moderator_check()
+    async def edit(self, interaction: discord.Interaction[BookClubBot], book: app_commands.Range[str, 1, 300],
+                   title: app_commands.Range[str, 1, 256] | None = None,
+                   author: app_commands.Range[str, 1, 200] | None = None) -> None:
+        guild = guild_of(interaction)
+        before, after = await self.service.edit(guild.id, book, title, author)
+        await reply(interaction, f"Renamed {titled(before.title, before.author)} to "
+                                 f"{titled(after.title, after.author)}; `/ask` and the book lists find it by its "
+                                 "new name.")
+
+    @start.autocomplete("book")
+    async def startable_autocomplete(self, interaction: discord.Interaction[BookClubBot],
+                                     current: str) -> list[app_commands.Choice[str]]:
+        return await self.book_choices(interaction, current, ("planned", "reading", None))
+
+    @finish.autocomplete("book")
+    async def finishable_autocomplete(self, interaction: discord.Interaction[BookClubBot],
+                                      current: str) -> list[app_commands.Choice[str]]:
+        return await self.book_choices(interaction, current, ("planned", "reading"))
+
+    @remove.autocomplete("book")
+    async def removable_autocomplete(self, interaction: discord.Interaction[BookClubBot],
+                                     current: str) -> list[app_commands.Choice[str]]:
+        return await self.book_choices(interaction, current, ("planned", "reading", "finished"))
+
+    @edit.autocomplete("book")
+    async def any_book_autocomplete(self, interaction: discord.Interaction[BookClubBot],
+                                    current: str) -> list[app_commands.Choice[str]]:
+        return await self.book_choices(interaction, current, None)
+
+    async def book_choices(self, interaction: discord.Interaction[BookClubBot], current: str,
+                           statuses: tuple[ReadStatus | None, ...] | None) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        books = await self.service.choices(interaction.guild_id, current, statuses)
+        return [app_commands.Choice(name=truncate(found.label, 100), value=f"book:{found.id}") for found in books]
 
     # -- /club history ----------------------------------------------------------------------------
 
@@ -221,9 +368,18 @@ class ClubCog(commands.Cog):
             if score:
                 value += f" · {stars_text(score.average, score.votes)}"
             discussion = await self.bot.store.discussions.for_book(guild.id, read.book.id)
-            if discussion is not None:
-                sections = " · ".join(f"{md(section.name)} <#{section.thread_id}>" for section in discussion.sections)
-                value += f"\nDiscussion: <#{discussion.thread_id}>" + (f"\nSections: {sections}" if sections else "")
+            if discussion is not None and discussion.ended:
+                value += f"\nDiscussion ended; its threads stay readable: <#{discussion.thread_id}>"
+            elif discussion is not None:
+                value += f"\nDiscussion: <#{discussion.thread_id}>"
+                if any(section.target_date for section in discussion.sections):
+                    value += "\nReading schedule:\n" + "\n".join(
+                        f"{md(section.name)} <#{section.thread_id}>"
+                        + (f" · by {day_text(section.target_date)}" if section.target_date else "")
+                        for section in discussion.sections)
+                elif discussion.sections:
+                    value += "\nSections: " + " · ".join(
+                        f"{md(section.name)} <#{section.thread_id}>" for section in discussion.sections)
             embed.add_field(name=truncate(read.book.label, 256), value=truncate(value, 1024),
                             inline=False)
         if planned:

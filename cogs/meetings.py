@@ -16,6 +16,7 @@ from discord.ext import commands
 from bot.app.meetings import MEETING_END, MEETING_REMINDER, EventSpec, EventState, MeetingService
 from bot.app.posts import Post
 from bot.app.reading_now import READING_NOW_JOB, ReadingNowService, timestamp, where
+from bot.domain.ids import parse_id
 from bot.domain.meeting_answers import md
 from bot.domain.meetings import REPEAT_LABELS, RepeatKind, local_time
 from bot.errors import NotConfigured, UserError
@@ -367,7 +368,10 @@ class MeetingsCog(commands.Cog, name=COG_NAME):
         if picked is None:
             raise UserError("Pick the meeting from the list (`/meeting list` shows their numbers).")
         await interaction.response.defer(ephemeral=True, thinking=True)
-        cancelled = await self.service.cancel(guild.id, int(picked.group(1)))
+        meeting_id = parse_id(picked.group(1))
+        if meeting_id is None:
+            raise UserError("Pick the meeting from the list (`/meeting list` shows their numbers).")
+        cancelled = await self.service.cancel(guild.id, meeting_id)
         await reply(interaction, f"Cancelled meeting #{cancelled.id} ({timestamp(cancelled.starts_at)}); "
                                  "its event and reminders are gone.")
 

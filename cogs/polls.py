@@ -1,4 +1,5 @@
-"""/nominate and /poll: members nominate next reads; moderators run Discord polls or secret ranked ballots.
+"""/nominate and /poll: members nominate next reads (and withdraw them); moderators run Discord polls or secret
+ranked ballots.
 
 The close runs as the `poll_close` job (key: the poll id) and is safe to run again after a crash:
 the outcome is stored once, the winner is added to the history only if it has no read yet, and
@@ -20,9 +21,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.app.nominations import NominationService
 from bot.domain.answers import day_text, titled
 from bot.domain.durations import format_duration, parse_duration
 from bot.domain.feeds import truncate
+from bot.domain.ids import parse_id
 from bot.domain.polls import (
     MAX_AUTHOR,
     MAX_CANDIDATES,
@@ -43,8 +46,8 @@ from bot.scheduler import PermanentJobError
 from bot.store.books import Book
 from bot.store.jobs import Job
 from bot.store.polls import Poll
-from cogs._shared.checks import moderator_check
-from cogs._shared.ids import STALE_COMPONENT, parse_id
+from cogs._shared.checks import is_moderator, moderator_check
+from cogs._shared.ids import STALE_COMPONENT
 from cogs._shared.replies import COLOUR, NO_PINGS, PERMISSION_NAMES, guild_of, reply, report_error
 
 if TYPE_CHECKING:
@@ -280,12 +283,18 @@ def result_embed(poll: Poll) -> discord.Embed:
 
 
 class PollsCog(commands.Cog, name=COG_NAME):
-    """Nominations (/nominate), polls (/poll start|close|results) and the scheduled close that announces the winner."""
+    """Nominations (/nominate add|withdraw), polls (/poll start|close|results) and the scheduled close that announces
+    the winner."""
 
     poll = app_commands.Group(name="poll", description="Polls for the club's next read", guild_only=True)
+    # A group, not a top-level /nominate: Discord lets a command have options or sub-commands, not both, and
+    # withdrawing needs a sub-command of its own (docs/decisions.md).
+    nominations = app_commands.Group(name="nominate", description="Nominate a book for the next poll, or withdraw "
+                                                                  "your nomination", guild_only=True)
 
     def __init__(self, bot: BookClubBot) -> None:
         self.bot = bot
+        self.service = NominationService(bot.store)
         # One lock per poll for the life of the process: the job and /poll close never close the same poll at once.
         self._closing: dict[int, asyncio.Lock] = {}
 
@@ -306,11 +315,10 @@ class PollsCog(commands.Cog, name=COG_NAME):
                             poll.closes_at)
                 await self.bot.store.jobs.schedule(guild_id, POLL_CLOSE, str(poll.id), poll.closes_at)
 
-    # -- /nominate --------------------------------------------------------------------------------
+    # -- /nominate add and withdraw --------------------------------------------------------------
 
-    @app_commands.command(name="nominate", description="Propose a book for the club's next read")
+    @nominations.command(name="add", description="Propose a book for the club's next read")
     @app_commands.describe(title="The book's title", author="The book's author (helps find the right book)")
-    @app_commands.guild_only()
     async def nominate(self, interaction: discord.Interaction[BookClubBot], title: str,
                        author: str | None = None) -> None:
         guild = guild_of(interaction)
@@ -343,6 +351,33 @@ class PollsCog(commands.Cog, name=COG_NAME):
         else:
             message = f"You nominated {named}."
         await reply(interaction, f"{message} ({held} of your {MAX_PER_MEMBER} nominations.)")
+
+    @nominations.command(name="withdraw", description="Withdraw your nomination before its poll starts "
+                                                       "(moderators: anyone's)")
+    @app_commands.describe(book="A nomination of yours (moderators: any nomination)")
+    async def withdraw(self, interaction: discord.Interaction[BookClubBot],
+                       book: app_commands.Range[str, 1, 300]) -> None:
+        guild = guild_of(interaction)
+        done = await self.service.withdraw(guild.id, book, interaction.user.id,
+                                           moderator=await is_moderator(interaction))
+        nominated = done.nomination.book
+        named = titled(nominated.title, nominated.author)
+        if done.status == "credit_removed":
+            text = f"You no longer nominate {named}; it stays nominated by the other members who nominated it."
+        else:
+            text = f"Withdrew the nomination of {named}; it won't be in the next poll."
+        await reply(interaction, text)
+
+    @withdraw.autocomplete("book")
+    async def withdraw_autocomplete(self, interaction: discord.Interaction[BookClubBot],
+                                    current: str) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        needle = current.strip().casefold()
+        nominations = await self.service.withdrawable(interaction.guild_id, interaction.user.id,
+                                                      moderator=await is_moderator(interaction))
+        return [app_commands.Choice(name=truncate(n.book.label, 100), value=f"book:{n.book.id}")
+                for n in nominations if needle in n.book.label.casefold()][:25]
 
     async def nominated_book(self, guild_id: int, title: str, author: str) -> Book:
         """The book meant: the catalogue's when it knows it, merged with an equal nomination, never a club read."""

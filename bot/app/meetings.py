@@ -13,6 +13,7 @@ from typing import Literal, Protocol, cast
 from bot.app.posts import Post, PostsPort
 from bot.app.reading_now import ReadingNowService, timestamp, where
 from bot.clock import Clock
+from bot.domain.ids import picked_id
 from bot.domain.meeting_answers import md
 from bot.domain.meetings import (
     MEETING_LENGTH,
@@ -399,9 +400,9 @@ class MeetingService:
     async def resolve_book(self, guild_id: int, text: str) -> Book:
         """The club read an autocomplete pick or a typed title means."""
         statuses = await self._store.history.read_statuses(guild_id)
-        picked = BOOK_CHOICE.match(text.strip())
-        if picked and int(picked.group(1)) in statuses:
-            book = await self._store.books.get(guild_id, int(picked.group(1)))
+        book_id = picked_id(BOOK_CHOICE, text)
+        if book_id and book_id in statuses:
+            book = await self._store.books.get(guild_id, book_id)
             if book is not None:
                 return book
         wanted = " ".join(text.split()).casefold()

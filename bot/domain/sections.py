@@ -1,4 +1,5 @@
-"""Reading sections of a discussed book: parsing `Part 1, Part 2` or `1-8, 9-15`, and the threads' names.
+"""Reading sections of a discussed book: parsing `Part 1, Part 2` or `1-8, 9-15`, their target dates, and the
+threads' names.
 
 A section is a name ("Part 2"), a chapter range ("ch. 9–15"), or both ("Part 2: 9-15" or
 "Part 2 (ch. 9–15)"). Each section thread admits spoilers up to the end of its section, and its
@@ -12,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 THREAD_NAME_LIMIT = 100
 MAX_SECTIONS = 20
@@ -19,6 +21,9 @@ MAX_SECTION_NAME = 30
 MAX_CHAPTER = 9999
 
 SECTIONS_HELP = "List the sections separated by commas, like `Part 1, Part 2, Part 3` or `1-8, 9-15, 16-23`."
+DATES_HELP = ("Give one date per section, in the same order, separated by commas, like "
+              "`2026-12-10, 2026-12-17, 2026-12-24`; `-` leaves a section without one.")
+NO_DATE = {"-", "–", "—", "none"}
 
 _SEPARATORS = re.compile(r"[,;\n]")
 _CHAPTER_WORD = r"(?:ch(?:apters?|s)?\.?\s*)?"
@@ -101,6 +106,42 @@ def parse_sections(text: str) -> list[Section]:
             )
         previous = section
     return sections
+
+
+def parse_target_dates(text: str, sections: Sequence[Section], today: date) -> list[date | None]:
+    """The day by which the club means to have read each section, in reading order (None: no date).
+
+    Raises SectionError when the count differs from the sections', a date cannot be read or has
+    passed, or the dates run backwards.
+    """
+    items = [item.strip() for item in _SEPARATORS.split(text)]
+    if len(items) == 1 and len(sections) > 1 and len(items[0].split()) == len(sections):
+        items = items[0].split()  # "2026-12-10 2026-12-17": spaces alone separate them too
+    items = [item for item in items if item]
+    if len(items) != len(sections):
+        names = ", ".join(section.name for section in sections)
+        raise SectionError(f"You gave {len(items)} date{'s' if len(items) != 1 else ''} for {len(sections)} "
+                           f"section{'s' if len(sections) != 1 else ''} ({names}). {DATES_HELP}")
+    dates: list[date | None] = []
+    previous: tuple[Section, date] | None = None
+    for section, item in zip(sections, items, strict=True):
+        if item.casefold() in NO_DATE:
+            dates.append(None)
+            continue
+        try:
+            day = date.fromisoformat(item)
+        except ValueError:
+            raise SectionError(f"“{item[:40]}” (for {section.name}) is not a date like 2026-12-10 "
+                               "(year-month-day).") from None
+        if day < today:
+            raise SectionError(f"{day.isoformat()} (for {section.name}) has already passed; target dates are today "
+                               "or later.")
+        if previous is not None and day < previous[1]:
+            raise SectionError(f"{section.name} is due {day.isoformat()}, before {previous[0].name} "
+                               f"({previous[1].isoformat()}); list the dates in reading order.")
+        previous = (section, day)
+        dates.append(day)
+    return dates
 
 
 def _parse_item(item: str) -> Section:

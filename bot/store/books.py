@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -25,6 +25,14 @@ class Book(BaseModel):
     def label(self) -> str:
         """"Title by Author", or the title alone when the author is unknown."""
         return f"{self.title} by {self.author}" if self.author else self.title
+
+
+class Rename(BaseModel):
+    """What renaming a book did: `renamed` (book is the renamed one), `clash` (book is the guild's other book that
+    already has that title and author; nothing changed) or `missing` (no such book in the guild)."""
+
+    outcome: Literal["renamed", "clash", "missing"]
+    book: Book | None = None
 
 
 _COLUMNS = "id, guild_id, title, author, year, work_key, isbn13, cover_url"
@@ -113,6 +121,30 @@ class BookRepository:
         if book is None:
             raise RuntimeError("a stored book vanished")
         return book, created
+
+    async def rename(self, guild_id: int, book_id: int, title: str, author: str) -> Rename:
+        """Corrects the book's title and author and its search keys, unless another book of the guild has them."""
+        title, author = " ".join(title.split()), " ".join(author.split())
+        if not title:
+            raise ValueError("a book needs a title")
+        keys = (title_key(title), author_key(author))
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                f"SELECT {_COLUMNS} FROM books WHERE guild_id = ? AND title_key = ? AND author_key = ? "  # noqa: S608
+                "AND id != ?",
+                (guild_id, *keys, book_id),
+            )
+            clash = await cursor.fetchone()
+            await cursor.close()
+            if clash is not None:
+                return Rename(outcome="clash", book=_book(clash))
+            cursor = await conn.execute(
+                "UPDATE books SET title = ?, author = ?, title_key = ?, author_key = ? WHERE guild_id = ? AND id = ?",
+                (title, author, *keys, guild_id, book_id),
+            )
+            if cursor.rowcount == 0:
+                return Rename(outcome="missing")
+        return Rename(outcome="renamed", book=await self.get(guild_id, book_id))
 
     async def list_all(self, guild_id: int) -> list[Book]:
         rows = await self._db.fetch_all(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -21,6 +21,8 @@ class SectionThread(BaseModel):
     first_chapter: int | None = None
     last_chapter: int | None = None
     thread_id: int
+    # The day (club time zone) by which the club means to have read this section, when a moderator set one.
+    target_date: date | None = None
 
     @property
     def section(self) -> Section:
@@ -40,10 +42,22 @@ class Discussion(BaseModel):
     started_by: int
     created_at: datetime
     sections: list[SectionThread]
+    ended_at: datetime | None = None
+    ended_by: int | None = None
 
     @property
     def label(self) -> str:
         return f"{self.title} by {self.author}" if self.author else self.title
+
+    @property
+    def ended(self) -> bool:
+        """Ended with /discuss end: its threads are archived and locked, and it may be started again."""
+        return self.ended_at is not None
+
+    def section_due_by(self, day: date) -> SectionThread | None:
+        """The furthest section the club means to have read by `day` (say, a meeting's date), if any has a date."""
+        due = [section for section in self.sections if section.target_date is not None and section.target_date <= day]
+        return due[-1] if due else None
 
 
 class Progress(BaseModel):
@@ -63,10 +77,11 @@ class ProgressChange(BaseModel):
 
 
 _DISCUSSION_COLUMNS = (
-    "d.id, d.guild_id, d.book_id, b.title, b.author, d.channel_id, d.thread_id, d.started_by, d.created_at"
+    "d.id, d.guild_id, d.book_id, b.title, b.author, d.channel_id, d.thread_id, d.started_by, d.created_at, "
+    "d.ended_at, d.ended_by"
 )
 
-_SECTION_COLUMNS = "discussion_id, position, name, first_chapter, last_chapter, thread_id"
+_SECTION_COLUMNS = "discussion_id, position, name, first_chapter, last_chapter, thread_id, target_date"
 
 
 class DiscussionRepository:
@@ -76,27 +91,62 @@ class DiscussionRepository:
         self._db = db
 
     async def create(self, guild_id: int, book_id: int, *, channel_id: int, thread_id: int,
-                     sections: Sequence[tuple[Section, int]], started_by: int, at: datetime) -> Discussion | None:
-        """Records a discussion and its (section, thread id) pairs; None when the book already has one."""
+                     sections: Sequence[tuple[Section, int]], started_by: int, at: datetime,
+                     target_dates: Sequence[date | None] = ()) -> Discussion | None:
+        """Records a discussion and its (section, thread id) pairs, with each section's target date when given.
+
+        None when the book is under discussion already. A discussion that ended is opened again in place (same
+        id, spoiler terms kept): its new threads and sections replace the old, and members' progress starts over,
+        since they join the new section threads with /progress.
+        """
+        dates = list(target_dates) or [None] * len(sections)
+        if len(dates) != len(sections):
+            raise ValueError("one target date (or None) per section")
         async with self._db.transaction() as conn:
             cursor = await conn.execute(
                 "INSERT INTO discussions (guild_id, book_id, channel_id, thread_id, started_by, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, book_id) DO NOTHING",
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, book_id) DO UPDATE SET "
+                "channel_id = excluded.channel_id, thread_id = excluded.thread_id, started_by = excluded.started_by, "
+                "created_at = excluded.created_at, ended_at = NULL, ended_by = NULL "
+                "WHERE discussions.ended_at IS NOT NULL",
                 (guild_id, book_id, channel_id, thread_id, started_by, to_db_time(at)),
             )
             if cursor.rowcount == 0:
                 return None
-            discussion_id = int(cursor.lastrowid or 0)
+            cursor = await conn.execute(
+                "SELECT id FROM discussions WHERE guild_id = ? AND book_id = ?", (guild_id, book_id)
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+            if row is None:
+                raise RuntimeError("a stored discussion vanished")
+            discussion_id = int(row["id"])
+            for table in ("discussion_sections", "reading_progress"):
+                await conn.execute(
+                    f"DELETE FROM {table} WHERE guild_id = ? AND discussion_id = ?",  # noqa: S608
+                    (guild_id, discussion_id),
+                )
             await conn.executemany(
                 "INSERT INTO discussion_sections (discussion_id, guild_id, position, name, first_chapter, "
-                "last_chapter, thread_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "last_chapter, thread_id, target_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (discussion_id, guild_id, position, section.name, section.first_chapter, section.last_chapter,
-                     section_thread_id)
-                    for position, (section, section_thread_id) in enumerate(sections, start=1)
+                     section_thread_id, day.isoformat() if day else None)
+                    for position, ((section, section_thread_id), day) in enumerate(zip(sections, dates, strict=True),
+                                                                                   start=1)
                 ],
             )
         return await self.get(guild_id, discussion_id)
+
+    async def end(self, guild_id: int, discussion_id: int, *, ended_by: int, at: datetime) -> Discussion | None:
+        """Marks the discussion ended; None when the guild has no such discussion or it has ended already."""
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE discussions SET ended_at = ?, ended_by = ? WHERE guild_id = ? AND id = ? AND ended_at IS NULL",
+                (to_db_time(at), ended_by, guild_id, discussion_id),
+            )
+            changed = cursor.rowcount
+        return await self.get(guild_id, discussion_id) if changed else None
 
     async def get(self, guild_id: int, discussion_id: int) -> Discussion | None:
         found = await self._select(guild_id, "AND d.id = ?", (discussion_id,))
@@ -130,6 +180,7 @@ class DiscussionRepository:
             sections.setdefault(int(row["discussion_id"]), []).append(SectionThread(
                 position=row["position"], name=row["name"], first_chapter=row["first_chapter"],
                 last_chapter=row["last_chapter"], thread_id=row["thread_id"],
+                target_date=date.fromisoformat(row["target_date"]) if row["target_date"] else None,
             ))
         return [
             Discussion(
@@ -137,6 +188,7 @@ class DiscussionRepository:
                 author=row["author"], channel_id=row["channel_id"], thread_id=row["thread_id"],
                 started_by=row["started_by"], created_at=from_db_time(row["created_at"]),
                 sections=sections.get(int(row["id"]), []),
+                ended_at=from_db_time(row["ended_at"]) if row["ended_at"] else None, ended_by=row["ended_by"],
             )
             for row in rows
         ]
@@ -145,8 +197,17 @@ class DiscussionRepository:
 
     async def record_progress(self, guild_id: int, discussion_id: int, member_id: int, position: int,
                               at: datetime) -> ProgressChange | None:
-        """Moves the member's progress forward to `position` (never back); None when there is no such discussion."""
+        """Moves the member's progress forward to `position` (never back); None when there is no such discussion
+        or it has ended."""
         async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "SELECT 1 FROM discussions WHERE guild_id = ? AND id = ? AND ended_at IS NULL",
+                (guild_id, discussion_id),
+            )
+            running = await cursor.fetchone() is not None
+            await cursor.close()
+            if not running:
+                return None
             cursor = await conn.execute(
                 "SELECT position FROM reading_progress WHERE guild_id = ? AND discussion_id = ? AND member_id = ?",
                 (guild_id, discussion_id, member_id),
@@ -154,15 +215,13 @@ class DiscussionRepository:
             row = await cursor.fetchone()
             await cursor.close()
             previous = int(row["position"]) if row else None
-            cursor = await conn.execute(
+            await conn.execute(
                 "INSERT INTO reading_progress (discussion_id, guild_id, member_id, position, updated_at) "
-                "SELECT id, guild_id, ?, ?, ? FROM discussions WHERE guild_id = ? AND id = ? "
+                "VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (discussion_id, member_id) DO UPDATE SET position = excluded.position, "
                 "updated_at = excluded.updated_at WHERE excluded.position > reading_progress.position",
-                (member_id, position, to_db_time(at), guild_id, discussion_id),
+                (discussion_id, guild_id, member_id, position, to_db_time(at)),
             )
-            if previous is None and cursor.rowcount == 0:
-                return None
         return ProgressChange(previous=previous, current=max(position, previous or 0))
 
     async def progress(self, guild_id: int, member_id: int) -> builtins.list[Progress]:

@@ -166,6 +166,39 @@ class HistoryRepository:
             raise RuntimeError("a stored read vanished")
         return read, created
 
+    async def start_read(self, guild_id: int, book_id: int, *, on: date, now: datetime) -> ClubRead | None:
+        """Makes the book a current read begun `on`, adding the read when the book had none; None (nothing
+        changed) when the read is finished."""
+        async with self._db.transaction() as conn:
+            # Selected from the guild's own books: another guild's book id adds nothing.
+            cursor = await conn.execute(
+                "INSERT INTO reads (guild_id, book_id, status, started_on, created_at) "
+                "SELECT guild_id, id, 'reading', ?, ? FROM books WHERE guild_id = ? AND id = ? "
+                "ON CONFLICT (guild_id, book_id) DO UPDATE SET status = 'reading', started_on = excluded.started_on, "
+                "finished_on = NULL WHERE reads.status != 'finished'",
+                (on.isoformat(), to_db_time(now), guild_id, book_id),
+            )
+            changed = cursor.rowcount
+        return await self.get_read(guild_id, book_id) if changed else None
+
+    async def finish_read(self, guild_id: int, book_id: int, *, on: date) -> ClubRead | None:
+        """Marks the book's read finished `on`; None (nothing changed) when it has no read or is finished already,
+        so that of two moderators finishing it at once, one does."""
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE reads SET status = 'finished', finished_on = ? WHERE guild_id = ? AND book_id = ? "
+                "AND status != 'finished'",
+                (on.isoformat(), guild_id, book_id),
+            )
+            changed = cursor.rowcount
+        return await self.get_read(guild_id, book_id) if changed else None
+
+    async def remove_read(self, guild_id: int, book_id: int) -> bool:
+        """Takes the book out of the club history; its ratings, reviews and the book itself stay."""
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute("DELETE FROM reads WHERE guild_id = ? AND book_id = ?", (guild_id, book_id))
+            return cursor.rowcount > 0
+
     async def rate(
         self, guild_id: int, book_id: int, member_id: int, member_name: str, stars: int, *, now: datetime
     ) -> int | None:

@@ -26,6 +26,9 @@ from bot.store.db import Database, from_db_time, to_db_time
 PollStatus = Literal["open", "closed"]
 # What a nomination did: a new nomination, a second nominator credited, or why nothing changed.
 NominateStatus = Literal["created", "merged", "already_yours", "member_limit", "full", "in_poll"]
+# What a withdrawal did: the nomination is gone, only the member's credit is (others still nominate the book), or
+# why nothing changed.
+WithdrawStatus = Literal["withdrawn", "credit_removed", "not_nominated", "not_yours", "in_poll"]
 
 
 class Nomination(BaseModel):
@@ -159,6 +162,33 @@ class PollRepository:
             )
         return status
 
+    async def withdraw(self, guild_id: int, book_id: int, member_id: int, *, any_member: bool = False
+                       ) -> WithdrawStatus:
+        """Takes back the member's nomination of the book: their credit goes, and the nomination with the last one.
+
+        With `any_member` (a moderator) a nomination the member is not credited on is withdrawn whole. A book in
+        the running poll stays until the poll clears it.
+        """
+        async with self._db.transaction() as conn:
+            nomination = await _one(conn, "SELECT id, poll_id FROM nominations WHERE guild_id = ? AND book_id = ?",
+                                    (guild_id, book_id))
+            if nomination is None:
+                return "not_nominated"
+            if nomination["poll_id"] is not None:
+                return "in_poll"
+            cursor = await conn.execute(
+                "DELETE FROM nominators WHERE guild_id = ? AND nomination_id = ? AND member_id = ?",
+                (guild_id, nomination["id"], member_id),
+            )
+            if cursor.rowcount == 0 and not any_member:
+                return "not_yours"
+            left = await _one(conn, "SELECT COUNT(*) AS n FROM nominators WHERE guild_id = ? AND nomination_id = ?",
+                              (guild_id, nomination["id"]))
+            if cursor.rowcount > 0 and left is not None and left["n"] > 0:
+                return "credit_removed"
+            await conn.execute("DELETE FROM nominations WHERE guild_id = ? AND id = ?", (guild_id, nomination["id"]))
+        return "withdrawn"
+
     async def count_for_member(self, guild_id: int, member_id: int) -> int:
         row = await self._db.fetch_one(
             "SELECT COUNT(*) AS n FROM nominators WHERE guild_id = ? AND member_id = ?", (guild_id, member_id)
@@ -185,7 +215,7 @@ class PollRepository:
             if not MIN_CANDIDATES <= len(waiting) <= MAX_CANDIDATES:
                 raise UserError(
                     f"A poll needs {MIN_CANDIDATES} to {MAX_CANDIDATES} nominations and there "
-                    f"{'is' if len(waiting) == 1 else 'are'} {len(waiting)}. Members nominate with `/nominate`."
+                    f"{'is' if len(waiting) == 1 else 'are'} {len(waiting)}. Members nominate with `/nominate add`."
                 )
             cursor = await conn.execute(
                 "INSERT INTO polls (guild_id, mode, channel_id, started_by, created_at, closes_at) "

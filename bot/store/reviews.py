@@ -194,6 +194,26 @@ class ReviewRepository:
                 (json.dumps(list(message_ids)), to_db_time(now), guild_id, review_id),
             )
 
+    async def delete(self, guild_id: int, review_id: int, *, statuses: Sequence[ReviewStatus]) -> bool:
+        """Deletes the review if its status is one of `statuses` (checked in the same statement, so a review the
+        announcer has just taken is not deleted from under it); True when it was."""
+        marks = ", ".join("?" for _ in statuses)
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                f"DELETE FROM reviews WHERE guild_id = ? AND id = ? AND status IN ({marks})",  # noqa: S608
+                (guild_id, review_id, *statuses),
+            )
+            return cursor.rowcount > 0
+
+    async def latest(self, guild_id: int, *, member_id: int | None = None, limit: int = 25) -> list[Review]:
+        """Reviews in any state, newest first: the member's own, or everyone's when no member is given."""
+        where, params = _filters(None, member_id)
+        rows = await self._db.fetch_all(
+            _SELECT + f"WHERE r.guild_id = ?{where} ORDER BY r.id DESC LIMIT ?",
+            (guild_id, *params, limit),
+        )
+        return [_review(row) for row in rows]
+
     async def published(
         self, guild_id: int, *, book_id: int | None = None, member_id: int | None = None, offset: int = 0,
         limit: int = 5,

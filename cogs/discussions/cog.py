@@ -7,13 +7,19 @@ import contextlib
 import logging
 import re
 import sqlite3
+from collections.abc import Sequence
+from datetime import date
 from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.app.books import club_day
+from bot.app.discussions import DiscussionService
+from bot.domain.answers import day_text
 from bot.domain.guard import SpoilerGuard, SpoilerMatcher, TermError, parse_terms
+from bot.domain.ids import picked_id
 from bot.domain.names import title_key
 from bot.domain.sections import (
     Section,
@@ -36,7 +42,6 @@ from cogs._shared.checks import (
     posts_for_member,
     require_post_rights,
 )
-from cogs._shared.ids import parse_id
 from cogs._shared.replies import NO_PINGS, PERMISSION_NAMES, guild_of, reply, user_message
 from cogs.discussions.reposting import Reposter, parent_channel
 
@@ -64,24 +69,44 @@ def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def spoiler_free_rules(title: str, sections: list[Section], guarded: bool) -> str:
+def dated(label: str, target_date: date | None) -> str:
+    """"Part 2 (ch. 9–15) · by 17 December 2026", or the label alone when the section has no target date."""
+    return f"{label} · by {day_text(target_date)}" if target_date else label
+
+
+def reading_schedule(sections: Sequence[tuple[Section, date | None]]) -> str:
+    """The sections with their target dates, one line each."""
+    return "\n".join(f"{number}. {md(dated(section.label, day))}"
+                     for number, (section, day) in enumerate(sections, start=1))
+
+
+def spoiler_free_rules(title: str, sections: list[Section], guarded: bool,
+                       target_dates: Sequence[date | None] = ()) -> str:
     names = ", ".join(md(section.label) for section in sections)
     guard = ("\nMessages here that name a plot detail moderators marked as a spoiler are hidden automatically."
              if guarded else "")
-    return (
+    schedule = ""
+    if any(target_dates):
+        # The schedule names every section, so the list in the text gives way to it (20 of them must fit in 2000).
+        names = "listed below"
+        schedule = "\n**Reading schedule**\n" + reading_schedule(list(zip(sections, target_dates, strict=True)))
+    return truncate(
         f"**{md(title)} · spoiler-free**\n"
         "Talk about the book here without spoilers: nothing beyond what the cover and blurb tell.\n"
         f"Further along? Record how far you've read with `/progress` and I'll add you to the section threads "
         f"({names}), where the plot can be discussed up to your section.\n"
-        f"Need to say more here anyway? `/spoiler` hides it behind spoiler tags.{guard}"
+        f"Need to say more here anyway? `/spoiler` hides it behind spoiler tags.{guard}{schedule}",
+        2000,
     )
 
 
-def section_rules(title: str, section: Section) -> str:
+def section_rules(title: str, section: Section, target_date: date | None = None) -> str:
+    target = f"The club means to have read this far by **{day_text(target_date)}**.\n" if target_date else ""
     return (
         f"**{md(title)} · {md(section.label)}**\n"
         f"Everyone here has read at least this far: {section.scope} are fine. Nothing from later sections, "
         "please; `/spoiler` hides anything beyond.\n"
+        f"{target}"
         "Members join with `/progress`; the thread is private, so only readers who got here see it."
     )
 
@@ -95,6 +120,39 @@ def describe_threads(discussion: Discussion) -> str:
     return f"spoiler-free {thread_mention(discussion.thread_id)}; sections: {sections}"
 
 
+class DiscordThreads:
+    """Ending a discussion on Discord: a closing note, then each thread archived and locked (still readable)."""
+
+    def __init__(self, cog: DiscussionsCog, guild: discord.Guild, reason: str) -> None:
+        self.cog = cog
+        self.guild = guild
+        self.reason = reason
+
+    async def post_note(self, thread_id: int, text: str) -> None:
+        thread = await self.cog.fetch_thread(self.guild, thread_id)
+        if thread is None or thread.locked:
+            return
+        try:
+            await thread.send(text, allowed_mentions=NO_PINGS)
+        except discord.HTTPException as error:
+            log.warning("could not post the closing note in thread %s of guild %s: %s", thread_id, self.guild.id,
+                        error)
+
+    async def archive_and_lock(self, thread_id: int) -> bool:
+        thread = await self.cog.fetch_thread(self.guild, thread_id)
+        if thread is None:
+            return False
+        try:
+            await thread.edit(archived=True, locked=True, reason=self.reason)
+        except discord.NotFound:
+            return False
+        except discord.Forbidden:
+            raise UserError(f"Discord refused to lock {thread_mention(thread_id)}: I need Manage Threads in the "
+                            "discussions channel. The discussion stays open (threads locked so far stay locked); "
+                            "run `/discuss end` again once that is fixed.") from None
+        return True
+
+
 class DiscussionsCog(commands.Cog):
     """Spoiler-safe discussions: a spoiler-free thread and private section threads per book, opened by progress."""
 
@@ -105,6 +163,7 @@ class DiscussionsCog(commands.Cog):
 
     def __init__(self, bot: BookClubBot) -> None:
         self.bot = bot
+        self.service = DiscussionService(bot.store, bot.clock)
         self.reposter = Reposter(bot)
         self._guards: dict[int, SpoilerGuard] = {}
         self._guard_generation: dict[int, int] = {}
@@ -124,28 +183,33 @@ class DiscussionsCog(commands.Cog):
     @app_commands.describe(
         book="The book: pick one of the club's, or type a title (optionally “Title by Author”)",
         sections="Sections in reading order, e.g. Part 1, Part 2, Part 3 or 1-8, 9-15, 16-23",
+        dates="Optional: the day to have read each section by, in order, e.g. 2026-12-10, 2026-12-17, 2026-12-24",
     )
     @moderator_check()
     async def start(self, interaction: discord.Interaction[BookClubBot],
                     book: app_commands.Range[str, 1, BookRepository.MAX_TITLE],
-                    sections: app_commands.Range[str, 1, 1000]) -> None:
+                    sections: app_commands.Range[str, 1, 1000],
+                    dates: app_commands.Range[str, 1, 1000] | None = None) -> None:
         guild = guild_of(interaction)
         try:
             parsed = parse_sections(sections)
         except SectionError as error:
             raise UserError(str(error)) from None
+        target_dates = await self.service.target_dates(guild.id, dates, parsed)
         found = await self.find_book(guild.id, book)
         if found is not None:
             existing = await self.bot.store.discussions.for_book(guild.id, found.id)
-            if existing is not None:
-                raise UserError(f"**{md(existing.title)}** is already under discussion: {describe_threads(existing)}.")
+            if existing is not None and not existing.ended:
+                raise UserError(f"**{md(existing.title)}** is already under discussion: {describe_threads(existing)}."
+                                " End it first with `/discuss end` to start it afresh.")
         channel = await self.discussions_channel(guild)
         await interaction.response.defer(ephemeral=True, thinking=True)
         async with self._start_locks.setdefault(guild.id, asyncio.Lock()):
             chosen = found or await self.create_book(guild.id, book)
-            if await self.bot.store.discussions.for_book(guild.id, chosen.id) is not None:
+            running = await self.bot.store.discussions.for_book(guild.id, chosen.id)
+            if running is not None and not running.ended:
                 raise UserError(f"**{md(chosen.title)}** was just started by another moderator.")
-            discussion = await self.open_threads(interaction, channel, chosen, parsed)
+            discussion = await self.open_threads(interaction, channel, chosen, parsed, target_dates)
         self.forget_guard(guild.id)
         await reply(interaction, f"Started the discussion of **{md(discussion.title)}**: "
                                  f"{describe_threads(discussion)}.\nMembers join the section threads with `/progress`.")
@@ -166,7 +230,7 @@ class DiscussionsCog(commands.Cog):
         return channel
 
     async def open_threads(self, interaction: discord.Interaction[BookClubBot], channel: discord.TextChannel,
-                           book: Book, sections: list[Section]) -> Discussion:
+                           book: Book, sections: list[Section], target_dates: list[date | None]) -> Discussion:
         """Creates every thread, posts the rules and records them; on any failure deletes what it made."""
         created: list[discord.Thread] = []
         guarded = self.bot.settings.message_content_intent
@@ -177,19 +241,20 @@ class DiscussionsCog(commands.Cog):
                 auto_archive_duration=ARCHIVE_AFTER_MINUTES, reason=reason,
             )
             created.append(spoiler_free)
-            await spoiler_free.send(spoiler_free_rules(book.title, sections, guarded), allowed_mentions=NO_PINGS)
+            await spoiler_free.send(spoiler_free_rules(book.title, sections, guarded, target_dates),
+                                    allowed_mentions=NO_PINGS)
             section_threads = []
-            for section in sections:
+            for section, target_date in zip(sections, target_dates, strict=True):
                 thread = await channel.create_thread(
                     name=section_thread_name(book.title, section), type=discord.ChannelType.private_thread,
                     invitable=False, auto_archive_duration=ARCHIVE_AFTER_MINUTES, reason=reason,
                 )
                 created.append(thread)
                 section_threads.append((section, thread.id))
-                await thread.send(section_rules(book.title, section), allowed_mentions=NO_PINGS)
+                await thread.send(section_rules(book.title, section, target_date), allowed_mentions=NO_PINGS)
             discussion = await self.bot.store.discussions.create(
                 channel.guild.id, book.id, channel_id=channel.id, thread_id=spoiler_free.id, sections=section_threads,
-                started_by=interaction.user.id, at=self.bot.clock.now(),
+                started_by=interaction.user.id, at=self.bot.clock.now(), target_dates=target_dates,
             )
             if discussion is None:
                 raise UserError(f"**{md(book.title)}** was just started by another moderator.")
@@ -205,16 +270,7 @@ class DiscussionsCog(commands.Cog):
 
     async def find_book(self, guild_id: int, text: str) -> Book | None:
         """The club's book an autocomplete choice or typed title means, if it has one."""
-        books = self.bot.store.books
-        picked = BOOK_CHOICE.match(text.strip())
-        if picked:
-            book_id = parse_id(picked.group(1))
-            return await books.get(guild_id, book_id) if book_id else None
-        found = await books.find(guild_id, text)
-        if found is None and " by " in text:
-            title, _, author = text.rpartition(" by ")
-            found = await books.find(guild_id, title, author)
-        return found
+        return await self.service.books.find(guild_id, text)
 
     async def create_book(self, guild_id: int, text: str) -> Book:
         if BOOK_CHOICE.match(text.strip()):
@@ -234,6 +290,26 @@ class DiscussionsCog(commands.Cog):
             return []
         books = await self.bot.store.books.suggest(interaction.guild_id, current, limit=25)
         return [app_commands.Choice(name=truncate(book.label, 100), value=f"book:{book.id}") for book in books]
+
+    # -- /discuss end -----------------------------------------------------------------------------
+
+    @discuss.command(name="end", description="End a book's discussion: its threads are archived and locked, "
+                                             "still readable")
+    @app_commands.describe(book="A book under discussion")
+    @moderator_check()
+    async def end(self, interaction: discord.Interaction[BookClubBot],
+                  book: app_commands.Range[str, 1, BookRepository.MAX_TITLE]) -> None:
+        guild = guild_of(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        closer = DiscordThreads(self, guild, f"/discuss end by {interaction.user} ({interaction.user.id})")
+        ended = await self.service.end(guild.id, book, interaction.user.id, closer)
+        self.forget_guard(guild.id)
+        text = (f"Ended the discussion of **{md(ended.discussion.title)}**: {len(ended.closed)} thread"
+                f"{'s' if len(ended.closed) != 1 else ''} archived and locked; everything said stays readable.")
+        if ended.gone:
+            text += f" {len(ended.gone)} thread{'s were' if len(ended.gone) != 1 else ' was'} already deleted."
+        text += " `/discuss start` can open a new discussion of it later."
+        await reply(interaction, text)
 
     # -- /discuss spoiler-terms -------------------------------------------------------------------
 
@@ -311,7 +387,7 @@ class DiscussionsCog(commands.Cog):
                                      "Run `/progress` again in a moment.")
             return
         if change is None:
-            raise UserError("That discussion was just removed.")
+            raise UserError(f"The discussion of **{md(discussion.title)}** was just ended; its threads stay readable.")
         chosen = discussion.sections[index]
         if change.previous is not None and change.previous > index + 1:
             furthest = discussion.sections[change.previous - 1]
@@ -319,11 +395,14 @@ class DiscussionsCog(commands.Cog):
                     "stays there, and no thread is taken away.")
         else:
             text = f"Recorded: you've read up to **{md(chosen.name)}** of **{md(discussion.title)}**."
+            upcoming = discussion.sections[index + 1] if index + 1 < len(discussion.sections) else None
+            if upcoming is not None and upcoming.target_date is not None:
+                text += f" Next: **{md(upcoming.name)}**, by {day_text(upcoming.target_date)}."
         if opened:
             text += " Your section threads: " + " ".join(thread_mention(t) for t in opened)
         if gone:
-            text += (f"\nThe thread for {', '.join(md(name) for name in gone)} is gone; a moderator can start the "
-                     "discussion again.")
+            text += (f"\nThe thread for {', '.join(md(name) for name in gone)} was deleted in Discord; a moderator "
+                     "can end this discussion with `/discuss end` and open it afresh with `/discuss start`.")
         await reply(interaction, text)
 
     async def add_to_threads(self, guild: discord.Guild, member: discord.abc.User, discussion: Discussion,
@@ -353,51 +432,84 @@ class DiscussionsCog(commands.Cog):
         return fetched if isinstance(fetched, discord.Thread) else None
 
     async def describe_progress(self, guild_id: int, member_id: int, book: str | None) -> str:
-        discussions = await self.bot.store.discussions.list(guild_id)
         if book is not None:
             discussions = [await self.resolve_discussion(guild_id, book)]
+        else:
+            discussions = [d for d in await self.bot.store.discussions.list(guild_id) if not d.ended]
         if not discussions:
-            return "No book is under discussion yet."
+            return await self.nothing_running(guild_id)
         reached = {p.discussion_id: p.position for p in await self.bot.store.discussions.progress(guild_id, member_id)}
         lines = []
         for discussion in discussions:
             position = reached.get(discussion.id)
             if position is None:
                 lines.append(f"**{md(discussion.title)}**: not recorded yet. Sections: "
-                             f"{', '.join(md(s.section.label) for s in discussion.sections)}.")
+                             f"{', '.join(md(dated(s.section.label, s.target_date)) for s in discussion.sections)}.")
             else:
                 threads = " ".join(thread_mention(s.thread_id) for s in discussion.sections[:position])
-                lines.append(f"**{md(discussion.title)}**: read up to **{md(discussion.sections[position - 1].name)}**"
-                             f" of {len(discussion.sections)}. Threads: {threads}")
+                line = (f"**{md(discussion.title)}**: read up to **{md(discussion.sections[position - 1].name)}**"
+                        f" of {len(discussion.sections)}.")
+                upcoming = discussion.sections[position] if position < len(discussion.sections) else None
+                if upcoming is not None and upcoming.target_date is not None:
+                    line += f" Next: **{md(upcoming.name)}**, by {day_text(upcoming.target_date)}."
+                lines.append(f"{line} Threads: {threads}")
         lines.append("Record more with `/progress book: section:`.")
         return truncate("\n".join(lines), 2000)
 
+    async def ended_text(self, guild_id: int, discussion: Discussion) -> str:
+        """What is true of an ended discussion, for a member who asks about it."""
+        ended_at = discussion.ended_at or self.bot.clock.now()
+        return (f"The discussion of **{md(discussion.title)}** ended on "
+                f"{day_text(await club_day(self.bot.store, guild_id, ended_at))}: its threads are archived and "
+                "locked, and everything said there stays readable. A moderator can open a new discussion of it with "
+                "`/discuss start`.")
+
+    async def nothing_running(self, guild_id: int) -> str:
+        ended = [d for d in await self.bot.store.discussions.list(guild_id) if d.ended]
+        if not ended:
+            return "No book is under discussion yet; moderators start one with `/discuss start`."
+        return "No book is under discussion right now. " + await self.ended_text(guild_id, ended[0])
+
     async def resolve_discussion(self, guild_id: int, text: str | None) -> Discussion:
-        """The discussion an autocomplete choice or typed title means; the only one when none is given."""
+        """The running discussion an autocomplete choice or typed title means; the only one when none is given.
+
+        Naming a discussion that ended is refused with what became of it.
+        """
         discussions = await self.bot.store.discussions.list(guild_id)
-        if not discussions:
-            raise UserError("No book is under discussion yet; moderators start one with `/discuss start`.")
-        titles = ", ".join(f"**{md(d.title)}**" for d in discussions[:10])
+        running = [d for d in discussions if not d.ended]
+        titles = ", ".join(f"**{md(d.title)}**" for d in running[:10])
         if text is None or not text.strip():
-            if len(discussions) == 1:
-                return discussions[0]
+            if len(running) == 1:
+                return running[0]
+            if not running:
+                raise UserError(await self.nothing_running(guild_id))
             raise UserError(f"Pick the book too: {titles}.")
-        picked = BOOK_CHOICE.match(text.strip())
-        if picked:
+        found = self.match_discussion(running, text) or self.match_discussion(discussions, text)
+        if found is not None and found.ended:
+            raise UserError(await self.ended_text(guild_id, found))
+        if found is not None:
+            return found
+        if not running:
+            raise UserError(await self.nothing_running(guild_id))
+        raise UserError(f"No book called “{md(truncate(text, 60))}” is under discussion; under discussion: {titles}.")
+
+    @staticmethod
+    def match_discussion(discussions: list[Discussion], text: str) -> Discussion | None:
+        book_id = picked_id(BOOK_CHOICE, text)
+        if book_id:
             for discussion in discussions:
-                if discussion.book_id == int(picked.group(1)):
+                if discussion.book_id == book_id:
                     return discussion
         key = title_key(text)
         for discussion in discussions:
             if key and key in (title_key(discussion.title), title_key(discussion.label)):
                 return discussion
         partial = [d for d in discussions if text.strip().casefold() in d.label.casefold()]
-        if len(partial) == 1:
-            return partial[0]
-        raise UserError(f"No book called “{md(truncate(text, 60))}” is under discussion; under discussion: {titles}.")
+        return partial[0] if len(partial) == 1 else None
 
     @progress.autocomplete("book")
     @spoiler_terms.autocomplete("book")
+    @end.autocomplete("book")
     async def discussion_autocomplete(self, interaction: discord.Interaction[BookClubBot],
                                       current: str) -> list[app_commands.Choice[str]]:
         if interaction.guild_id is None:
@@ -406,7 +518,7 @@ class DiscussionsCog(commands.Cog):
         return [
             app_commands.Choice(name=truncate(discussion.label, 100), value=f"book:{discussion.book_id}")
             for discussion in await self.bot.store.discussions.list(interaction.guild_id)
-            if needle in discussion.label.casefold()
+            if not discussion.ended and needle in discussion.label.casefold()
         ][:25]
 
     @progress.autocomplete("section")
@@ -420,7 +532,7 @@ class DiscussionsCog(commands.Cog):
             return []
         needle = current.strip().casefold()
         return [
-            app_commands.Choice(name=truncate(s.section.label, 100), value=s.name)
+            app_commands.Choice(name=truncate(dated(s.section.label, s.target_date), 100), value=s.name)
             for s in discussion.sections if needle in s.section.label.casefold()
         ][:25]
 
@@ -474,8 +586,11 @@ class DiscussionsCog(commands.Cog):
         if guard is not None:
             return guard
         generation = self._guard_generation.get(guild_id, 0)
-        discussions = await self.bot.store.discussions.list(guild_id)
-        terms = await self.bot.store.discussions.all_terms(guild_id)
+        # An ended discussion's book is no longer under discussion: the guard leaves its terms alone.
+        discussions = [d for d in await self.bot.store.discussions.list(guild_id) if not d.ended]
+        running = {d.id for d in discussions}
+        terms = {key: words for key, words in (await self.bot.store.discussions.all_terms(guild_id)).items()
+                 if key in running}
         places = {d.channel_id for d in discussions} | {d.thread_id for d in discussions}
         guard = SpoilerGuard(SpoilerMatcher.build(terms), frozenset(places))
         # A change made while this one was loading wins: keep the rebuilt guard only if nothing changed.

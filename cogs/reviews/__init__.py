@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +13,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.app.reviews import ReviewService, review_label
 from bot.domain.feeds import guess_book, truncate
+from bot.domain.ids import parse_id
 from bot.domain.reviews import next_announcement, parse_rating
 from bot.domain.spoilers import escape_markdown
 from bot.errors import NotConfigured, UserError
@@ -22,8 +25,7 @@ from bot.store.books import Book
 from bot.store.config import Feed, GuildConfig
 from bot.store.jobs import Job
 from bot.store.reviews import Review
-from cogs._shared.checks import REVIEW_LIMIT, member_cooldown, moderator_check
-from cogs._shared.ids import parse_id
+from cogs._shared.checks import REVIEW_LIMIT, is_moderator, member_cooldown, moderator_check
 from cogs._shared.replies import COLOUR, NO_PINGS, guild_of, reply, user_message
 from cogs.reviews.announcer import Announcer, ChannelUnavailable, review_messages
 from cogs.reviews.blogs import FeedPoller
@@ -56,6 +58,26 @@ def md(text: str) -> str:
     return escape_markdown(" ".join(text.split()))
 
 
+class ReviewPosts:
+    """Takes a review's post down from the channel it was posted in."""
+
+    def __init__(self, bot: BookClubBot) -> None:
+        self.bot = bot
+
+    async def delete_messages(self, channel_id: int, message_ids: Sequence[int]) -> None:
+        channel = self.bot.get_channel(channel_id)
+        if not isinstance(channel, discord.TextChannel | discord.Thread):
+            return  # the channel went, and its messages with it
+        for message_id in message_ids:
+            try:
+                await channel.get_partial_message(message_id).delete()
+            except discord.NotFound:
+                continue
+            except discord.Forbidden:
+                raise UserError(f"Discord won't let me delete the post in {channel.mention}; nothing was deleted. "
+                                "I need View Channel there.") from None
+
+
 @app_commands.guild_only()
 class ReviewsCog(commands.GroupCog, group_name="review", group_description="Write, list and announce book reviews"):
     """Reviews: the modal, the queue and its weekly announcement, the blog feeds, and the published list."""
@@ -63,6 +85,7 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
     def __init__(self, bot: BookClubBot) -> None:
         self.bot = bot
         self.announcer = Announcer(bot)
+        self.reviews = ReviewService(bot.store)
         self.poller = FeedPoller(bot, FeedReader(allow_private=bot.settings.feed_allow_private_addresses))
         super().__init__()
 
@@ -298,6 +321,37 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
     async def list_book_autocomplete(self, interaction: discord.Interaction[BookClubBot],
                                      current: str) -> list[app_commands.Choice[str]]:
         return await self.book_choices(interaction, current)
+
+    # -- /review delete ----------------------------------------------------------------------------
+
+    @app_commands.command(name="delete", description="Delete your review, and its post if it was posted "
+                                                     "(moderators: any review)")
+    @app_commands.describe(review="One of your reviews (moderators: any review); start typing its book")
+    async def delete(self, interaction: discord.Interaction[BookClubBot],
+                     review: app_commands.Range[str, 1, 300]) -> None:
+        guild = guild_of(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        deleted = await self.reviews.delete(guild.id, review, interaction.user.id,
+                                            moderator=await is_moderator(interaction), posts=ReviewPosts(self.bot))
+        label = f"{deleted.book_title} by {deleted.book_author}" if deleted.book_author else deleted.book_title
+        if deleted.status == "announced" and deleted.message_ids:
+            done = f"its post in <#{deleted.channel_id}> is gone too"
+        elif deleted.status == "announced":
+            done = "it had no post of its own to take down"
+        else:
+            done = "it was taken out of the queue before being posted"
+        await reply(interaction, f"Deleted review #{deleted.id} of **{md(label)}** by {md(deleted.reviewer_name)}; "
+                                 f"{done}.")
+
+    @delete.autocomplete("review")
+    async def delete_autocomplete(self, interaction: discord.Interaction[BookClubBot],
+                                  current: str) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        reviews = await self.reviews.deletable(interaction.guild_id, interaction.user.id,
+                                               moderator=await is_moderator(interaction), text=current)
+        return [app_commands.Choice(name=truncate(review_label(review), 100), value=f"review:{review.id}")
+                for review in reviews[:25]]
 
     # -- moderators: /review queue and /review announce-now ---------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,6 +15,7 @@ from bot.domain.sections import (
     SectionError,
     find_section,
     parse_sections,
+    parse_target_dates,
     section_thread_name,
     spoiler_free_thread_name,
 )
@@ -102,3 +105,37 @@ def test_members_find_a_section_by_name_label_or_chapter() -> None:
     assert find_section(sections, "Part") is None
     assert find_section(sections, "") is None
     assert find_section(parse_sections("Prologue, Middle, Ending"), "end") == 2
+
+
+TODAY = date(2026, 12, 4)
+
+
+def test_target_dates_pair_with_the_sections_in_order() -> None:
+    sections = parse_sections("Part 1, Part 2, Part 3")
+    assert parse_target_dates("2026-12-10, 2026-12-17, 2026-12-24", sections, TODAY) == [
+        date(2026, 12, 10), date(2026, 12, 17), date(2026, 12, 24)]
+    assert parse_target_dates("2026-12-10 2026-12-10 2026-12-24", sections, TODAY) == [
+        date(2026, 12, 10), date(2026, 12, 10), date(2026, 12, 24)]
+    assert parse_target_dates("-, 2026-12-04, none", sections, TODAY) == [None, TODAY, None]
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("2026-12-10", "You gave 1 date for 3 sections (Part 1, Part 2, Part 3)"),
+    ("2026-12-10, 2026-12-17, 2026-12-24, 2026-12-31", "You gave 4 dates"),
+    ("2026-12-10, 17 Dec, 2026-12-24", "“17 Dec” (for Part 2) is not a date"),
+    ("2026-12-10, 2026-12-03, 2026-12-24", "2026-12-03 (for Part 2) has already passed"),
+    ("2026-12-17, 2026-12-10, 2026-12-24", "Part 2 is due 2026-12-10, before Part 1 (2026-12-17)"),
+    ("2026-12-17, -, 2026-12-10", "Part 3 is due 2026-12-10, before Part 1"),
+])
+def test_target_dates_that_cannot_be_used_say_why(text: str, why: str) -> None:
+    with pytest.raises(SectionError) as raised:
+        parse_target_dates(text, parse_sections("Part 1, Part 2, Part 3"), TODAY)
+    assert why in str(raised.value)
+
+
+@settings(max_examples=200)
+@given(st.lists(st.integers(min_value=0, max_value=400), min_size=1, max_size=MAX_SECTIONS))
+def test_any_dates_from_today_in_order_are_taken_as_given(offsets: list[int]) -> None:
+    days = [TODAY + timedelta(days=offset) for offset in sorted(offsets)]
+    sections = [Section(f"Part {number}") for number in range(1, len(days) + 1)]
+    assert parse_target_dates(", ".join(day.isoformat() for day in days), sections, TODAY) == days

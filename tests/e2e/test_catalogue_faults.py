@@ -61,7 +61,7 @@ async def test_a_failing_catalogue_leaves_its_part_out_and_nothing_breaks(bookcl
     added = await run(bookclub, "Mod", "club add", title="Never Let Me Go", author="Kazuo Ishiguro",
                       started="2019-04-01", finished="2019-05-14")
     assert added.startswith("Added **Never Let Me Go** by Kazuo Ishiguro")
-    nominated = await run(bookclub, "Alice", "nominate", title="Klara and the Sun", author="Kazuo Ishiguro")
+    nominated = await run(bookclub, "Alice", "nominate add", title="Klara and the Sun", author="Kazuo Ishiguro")
     assert nominated.startswith("You nominated") and "Klara and the Sun" in nominated
     answer = await run(bookclub, "Bob", "ask", question="have you read any other Ishiguro?")
     assert "Never Let Me Go" in answer and "The Remains of the Day" not in answer

@@ -165,7 +165,7 @@ async def test_a_poll_due_at_a_crash_announces_once_and_records_its_winner_once(
     await run(double, "Mod", "config channels", polls=guild.channel("polls"),
               announcements=guild.channel("announcements"))
     for member, title, author in NOMINATIONS:
-        assert (await run(double, member, "nominate", title=title, author=author)).startswith("You nominated")
+        assert (await run(double, member, "nominate add", title=title, author=author)).startswith("You nominated")
     # An hour, not the shortest minute: a busy machine may take that long to vote and chat, and the close must not
     # come before the crash. The real clock never reaches it; the close is made due below.
     assert (await run(double, "Mod", "poll start", closes_in="1h", mode="ranked")).startswith("Poll #")
@@ -222,7 +222,7 @@ async def test_votes_in_a_poll_posted_just_before_a_crash_are_counted(
     async def start_a_native_poll() -> None:
         await run(double, "Mod", "config channels", polls=polls, announcements=guild.channel("announcements"))
         for member, title, author in NOMINATIONS:
-            await run(double, member, "nominate", title=title, author=author)
+            await run(double, member, "nominate add", title=title, author=author)
         await double.slash(guild, guild.member("Mod"), "poll start", closes_in="1m", timeout=10.0)
 
     # The bot dies after Discord took the poll and before it wrote down the poll's message.

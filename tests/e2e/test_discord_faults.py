@@ -156,7 +156,7 @@ async def test_a_locked_announcements_channel_still_records_the_winner_and_tells
     await run(bookclub, "Mod", "config channels", polls=guild.channel("polls"),
               announcements=guild.channel("announcements"))
     for member, title, author in (("Alice", "Piranesi", "Susanna Clarke"), ("Bob", "Hamnet", "Maggie O'Farrell")):
-        assert (await run(bookclub, member, "nominate", title=title, author=author)).startswith("You nominated")
+        assert (await run(bookclub, member, "nominate add", title=title, author=author)).startswith("You nominated")
     await run(bookclub, "Mod", "poll start", closes_in="1h")
     [poll_message] = posts(bookclub, "polls")
     for member in ("Alice", "Bob", "Carol"):
@@ -183,7 +183,7 @@ async def test_poll_close_in_a_locked_polls_channel_tells_the_moderator_what_hap
     double, guild = bookclub.double, bookclub.double.guild_a
     await run(bookclub, "Mod", "config channels", polls=guild.channel("polls"))
     for member, title, author in (("Alice", "Piranesi", "Susanna Clarke"), ("Bob", "Hamnet", "Maggie O'Farrell")):
-        await run(bookclub, member, "nominate", title=title, author=author)
+        await run(bookclub, member, "nominate add", title=title, author=author)
     await run(bookclub, "Mod", "poll start", closes_in="1h")
     [poll_message] = posts(bookclub, "polls")
     await double.vote_native(poll_message, 1, guild.member("Carol"))
@@ -257,8 +257,8 @@ async def test_a_dropped_gateway_is_resumed_and_a_spoiler_sent_meanwhile_is_stil
 async def test_a_deferred_answer_refused_once_by_discord_still_reaches_the_member(bookclub: Any) -> None:
     double, guild = bookclub.double, bookclub.double.guild_a
     await run(bookclub, "Mod", "config channels", polls=guild.channel("polls"))
-    await run(bookclub, "Alice", "nominate", title="Piranesi", author="Susanna Clarke")
-    await run(bookclub, "Bob", "nominate", title="Hamnet", author="Maggie O'Farrell")
+    await run(bookclub, "Alice", "nominate add", title="Piranesi", author="Susanna Clarke")
+    await run(bookclub, "Bob", "nominate add", title="Hamnet", author="Maggie O'Farrell")
     await run(bookclub, "Mod", "poll start", closes_in="1h")
     [poll_message] = posts(bookclub, "polls")
     await double.vote_native(poll_message, 1, guild.member("Carol"))

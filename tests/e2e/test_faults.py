@@ -143,7 +143,7 @@ async def test_a_database_held_over_the_weekly_slot_only_delays_it(bookclub: Any
     async with database_held(bookclub):
         bookclub.clock.set(bookclub.clock.now().replace(hour=10, minute=1))
         await asyncio.sleep(1.0)
-        refused = await run(bookclub, "Bob", "nominate", title="Hamnet", author="Maggie O'Farrell")
+        refused = await run(bookclub, "Bob", "nominate add", title="Hamnet", author="Maggie O'Farrell")
         assert refused.ephemeral and refused.text() == BUSY
         assert posts(bookclub, "reviews") == []
     await pass_time(bookclub, timedelta(minutes=2), 3)
@@ -184,7 +184,7 @@ async def test_one_servers_hung_discord_call_does_not_hold_up_another_servers_re
 async def test_a_command_sent_while_the_gateway_is_down_is_answered_after_the_resume(bookclub: Any) -> None:
     double, guild = bookclub.double, bookclub.double.guild_a
     double.drop_gateway()
-    ix = await double.slash(guild, guild.member("Alice"), "nominate", timeout=5.0, title="Piranesi",
+    ix = await double.slash(guild, guild.member("Alice"), "nominate add", timeout=5.0, title="Piranesi",
                             author="Susanna Clarke")
     assert (await ix.reply(timeout=10.0)).text().startswith("You nominated **Piranesi** by Susanna Clarke.")
     assert double.sessions[0].resumes == 1 and len(double.sessions) == 1
@@ -199,8 +199,8 @@ async def open_poll(bookclub: Any) -> Any:
     double, guild = bookclub.double, bookclub.double.guild_a
     await text(bookclub, "Mod", "config channels", polls=guild.channel("polls"),
                announcements=guild.channel("announcements"))
-    await text(bookclub, "Alice", "nominate", title="Piranesi", author="Susanna Clarke")
-    await text(bookclub, "Bob", "nominate", title="Hamnet", author="Maggie O'Farrell")
+    await text(bookclub, "Alice", "nominate add", title="Piranesi", author="Susanna Clarke")
+    await text(bookclub, "Bob", "nominate add", title="Hamnet", author="Maggie O'Farrell")
     started = await text(bookclub, "Mod", "poll start", closes_in="1h")
     assert started.startswith("Poll #1 is up"), started
     [message] = posts(bookclub, "polls")
@@ -239,8 +239,8 @@ async def test_a_poll_posted_just_before_the_database_is_held_is_reported_as_up_
     double, guild = bookclub.double, bookclub.double.guild_a
     await text(bookclub, "Mod", "config channels", polls=guild.channel("polls"),
                announcements=guild.channel("announcements"))
-    await text(bookclub, "Alice", "nominate", title="Piranesi", author="Susanna Clarke")
-    await text(bookclub, "Bob", "nominate", title="Hamnet", author="Maggie O'Farrell")
+    await text(bookclub, "Alice", "nominate add", title="Piranesi", author="Susanna Clarke")
+    await text(bookclub, "Bob", "nominate add", title="Hamnet", author="Maggie O'Farrell")
     held_post = double.hold("POST", channel_path(bookclub, "polls"))
     ix = await double.slash(guild, guild.member("Mod"), "poll start", timeout=5.0, closes_in="1h")
     await held_post.wait_hit()
@@ -264,8 +264,8 @@ async def test_a_ranked_ballot_refused_by_a_held_database_can_be_submitted_again
     alice = guild.member("Alice")
     await text(bookclub, "Mod", "config channels", polls=guild.channel("polls"),
                announcements=guild.channel("announcements"))
-    await text(bookclub, "Alice", "nominate", title="Piranesi", author="Susanna Clarke")
-    await text(bookclub, "Bob", "nominate", title="Hamnet", author="Maggie O'Farrell")
+    await text(bookclub, "Alice", "nominate add", title="Piranesi", author="Susanna Clarke")
+    await text(bookclub, "Bob", "nominate add", title="Hamnet", author="Maggie O'Farrell")
     await text(bookclub, "Mod", "poll start", closes_in="1h", mode="ranked")
     [poll_message] = posts(bookclub, "polls")
     ballot = await (await double.press_button(poll_message, "Vote", alice)).reply()

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from cogs._shared.ids import MAX_ID, STALE_COMPONENT, parse_id
+from bot.domain.ids import MAX_ID, parse_id
+from cogs._shared.ids import STALE_COMPONENT
 from tests.discord_double.model import Message
 from tests.e2e.conftest import BookClub
 from tests.e2e.test_fuzz import snapshot

@@ -369,8 +369,8 @@ async def set_up_club(bookclub: BookClub, watch: Watch) -> None:
                                     "polls": guild.channel("polls"), "announcements": guild.channel("announcements")}),
         ("Mod", "club add", {"title": "Never Let Me Go", "author": "Kazuo Ishiguro", "started": "2026-01-05",
                              "finished": "2026-02-01"}),
-        ("Alice", "nominate", {"title": "Piranesi", "author": "Susanna Clarke"}),
-        ("Bob", "nominate", {"title": "Hamnet", "author": "Maggie O'Farrell"}),
+        ("Alice", "nominate add", {"title": "Piranesi", "author": "Susanna Clarke"}),
+        ("Bob", "nominate add", {"title": "Hamnet", "author": "Maggie O'Farrell"}),
     ]
     for member, command, options in steps:
         interaction = await double.slash(guild, guild.member(member), command, options=options)
@@ -469,10 +469,10 @@ async def test_nominating_the_same_book_again_is_refused_without_a_write(bookclu
     """Found by the fuzzer: a title without letters matched no nomination key, so the refused second nomination
     rewrote the book and moved the guild's names version."""
     double, guild = bookclub.double, bookclub.double.guild_a
-    first = await double.slash(guild, guild.member("Alice"), "nominate", title="÷")
+    first = await double.slash(guild, guild.member("Alice"), "nominate add", title="÷")
     assert "You nominated **÷**" in (await first.reply(timeout=ANSWER_TIMEOUT)).text()
     before = await snapshot(bookclub)
-    again = await double.slash(guild, guild.member("Alice"), "nominate", title="÷")
+    again = await double.slash(guild, guild.member("Alice"), "nominate add", title="÷")
     answer = await again.reply(timeout=ANSWER_TIMEOUT)
     assert answer.ephemeral and "You have already nominated **÷**" in answer.text()
     assert await snapshot(bookclub) == before
@@ -492,9 +492,9 @@ async def test_titles_of_symbols_alone_are_different_books(bookclub: BookClub) -
     """Found by the fuzzer: titles without letters or digits shared one empty key, so "!!!" was merged into "😀"
     (and a refused nomination could rename the other book's author)."""
     double, guild = bookclub.double, bookclub.double.guild_a
-    first = await double.slash(guild, guild.member("Alice"), "nominate", title="😀")
+    first = await double.slash(guild, guild.member("Alice"), "nominate add", title="😀")
     assert "You nominated **😀**" in (await first.reply(timeout=ANSWER_TIMEOUT)).text()
-    second = await double.slash(guild, guild.member("Bob"), "nominate", title="!!!", author="÷")
+    second = await double.slash(guild, guild.member("Bob"), "nominate add", title="!!!", author="÷")
     assert "You nominated **\\!\\!\\!**" in (await second.reply(timeout=ANSWER_TIMEOUT)).text()
     books = await bookclub.store.books.list_all(guild.id)
     assert sorted((book.title, book.author) for book in books) == [("!!!", "÷"), ("😀", "")]

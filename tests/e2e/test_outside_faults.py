@@ -106,7 +106,7 @@ async def test_open_library_failing_leaves_books_as_typed_and_answers_without_it
     added = await text_of(bookclub, "Mod", "club add", title="never let me go", author="kazuo ishiguro",
                           started="2026-01-05", finished="2026-02-01")
     assert added.startswith("Added **never let me go** by kazuo ishiguro in the club history")
-    nominated = await text_of(bookclub, "Alice", "nominate", title="klara and the sun", author="Ishiguro")
+    nominated = await text_of(bookclub, "Alice", "nominate add", title="klara and the sun", author="Ishiguro")
     assert nominated.startswith("You nominated **klara and the sun** by Ishiguro.")
     asked = await run(bookclub, "Carol", "ask", question=QUESTION)
     answer = asked.text()
@@ -194,17 +194,17 @@ async def test_a_nomination_waits_for_a_held_database_or_is_refused_cleanly(book
     guild = bookclub.double.guild_a
     async with held_database(bookclub) as other:
         asyncio.get_running_loop().call_later(0.3, other.execute, "ROLLBACK")
-        assert (await text_of(bookclub, "Alice", "nominate", title="Hamnet", author="Maggie Farrell")).startswith(
+        assert (await text_of(bookclub, "Alice", "nominate add", title="Hamnet", author="Maggie Farrell")).startswith(
             "You nominated **Hamnet** by Maggie Farrell.")
 
     # Held for longer than the bot waits (shortened here from its 2 s): one clear line, nothing written.
     async with held_database(bookclub, bot_waits_ms=200):
-        refused = await run(bookclub, "Bob", "nominate", title="Piranesi", author="Susanna Clarke")
+        refused = await run(bookclub, "Bob", "nominate add", title="Piranesi", author="Susanna Clarke")
     assert refused.ephemeral and refused.text() == BUSY
     nominations = await bookclub.store.polls.nominations(guild.id)
     assert [nomination.book.title for nomination in nominations] == ["Hamnet"]
     assert [book.title for book in await bookclub.store.books.list_all(guild.id)] == ["Hamnet"]
-    again = await text_of(bookclub, "Bob", "nominate", title="Piranesi", author="Susanna Clarke")
+    again = await text_of(bookclub, "Bob", "nominate add", title="Piranesi", author="Susanna Clarke")
     assert again.startswith("You nominated **Piranesi** by Susanna Clarke. (1 of your")
 
 

@@ -24,7 +24,8 @@ GOODREADS_EXPORT = Path(__file__).resolve().parents[1] / "data" / "goodreads_lib
 MODERATOR_COMMANDS = {
     "config channels", "config schedule", "config moderator-role", "config feed-add", "config feed-remove",
     "config show", "review queue", "review announce-now", "discuss start", "discuss spoiler-terms", "poll start",
-    "poll close", "club add", "club import", "meeting schedule", "meeting cancel",
+    "poll close", "club add", "club import", "meeting schedule", "meeting cancel", "discuss end", "club start",
+    "club finish", "club remove", "club edit",
 }
 
 
@@ -47,6 +48,11 @@ def sample_options(guild: Guild, role_name: str) -> dict[str, dict[str, Any]]:
         "club import": {"file": Upload("goodreads_library_export.csv", GOODREADS_EXPORT.read_bytes(), "text/csv")},
         "meeting schedule": {"when": "2026-03-26 19:30", "where": "Library"},
         "meeting cancel": {"meeting": "meeting:1"},
+        "discuss end": {"book": "Never Let Me Go"},
+        "club start": {"book": "Klara and the Sun"},
+        "club finish": {"book": "Klara and the Sun"},
+        "club remove": {"book": "Klara and the Sun"},
+        "club edit": {"book": "Klara and the Sun", "author": "Kazuo Ishiguro"},
     }
 
 

@@ -35,7 +35,7 @@ async def set_up_channels(bookclub: Any) -> None:
 
 async def nominate_three(bookclub: Any) -> None:
     for member, title, author in BOOKS:
-        assert (await run(bookclub, member, "nominate", title=title, author=author)).startswith("You nominated")
+        assert (await run(bookclub, member, "nominate add", title=title, author=author)).startswith("You nominated")
 
 
 def announcements(bookclub: Any) -> list[Any]:
@@ -76,21 +76,21 @@ async def rank(bookclub: Any, poll_message: Any, member_name: str, choices: list
 
 async def test_members_nominate_duplicates_merge_and_the_limits_are_clear(bookclub: Any) -> None:
     await nominate_three(bookclub)
-    merged = await run(bookclub, "Bob", "nominate", title="piranesi", author="Clarke")
+    merged = await run(bookclub, "Bob", "nominate add", title="piranesi", author="Clarke")
     assert merged == ("Piranesi by Susanna Clarke was already nominated; you are now credited as a nominator "
                       "too. (2 of your 3 nominations.)")
-    assert "already nominated" in await run(bookclub, "Alice", "nominate", title="Piranesi")
-    assert (await run(bookclub, "Alice", "nominate", title="Middlemarch", author="George Eliot")).endswith(
+    assert "already nominated" in await run(bookclub, "Alice", "nominate add", title="Piranesi")
+    assert (await run(bookclub, "Alice", "nominate add", title="Middlemarch", author="George Eliot")).endswith(
         "(2 of your 3 nominations.)")
-    await run(bookclub, "Alice", "nominate", title="Orlando", author="Virginia Woolf")
-    fourth = await run(bookclub, "Alice", "nominate", title="Emma", author="Jane Austen")
+    await run(bookclub, "Alice", "nominate add", title="Orlando", author="Virginia Woolf")
+    fourth = await run(bookclub, "Alice", "nominate add", title="Emma", author="Jane Austen")
     assert fourth == "You already have 3 nominations; they clear when a poll picks a winner."
     assert await bookclub.store.books.find(bookclub.double.guild_a.id, "Emma", "Jane Austen") is None
-    long_title = await run(bookclub, "Carol", "nominate", title="x" * 257)
+    long_title = await run(bookclub, "Carol", "nominate add", title="x" * 257)
     assert long_title == "That title is 257 characters long; titles can have at most 256."
     await run(bookclub, "Mod", "club add", title="Never Let Me Go", author="Kazuo Ishiguro",
               started="2019-04-01", finished="2019-05-14")
-    already_read = await run(bookclub, "Carol", "nominate", title="never let me go", author="Ishiguro")
+    already_read = await run(bookclub, "Carol", "nominate add", title="never let me go", author="Ishiguro")
     assert already_read == "The club has already read Never Let Me Go by Kazuo Ishiguro (finished 14 May 2019)."
     nominations = await bookclub.store.polls.nominations(bookclub.double.guild_a.id)
     assert [(n.book.title, len(n.nominators)) for n in nominations] == [
@@ -174,7 +174,7 @@ async def test_a_winner_nominated_without_an_author_reads_as_its_title_everywher
     await set_up_channels(bookclub)
     # Open Library is away in these tests: the books are kept as typed, with no author.
     for member, title in (("Alice", "Piranesi"), ("Bob", "Hamnet")):
-        assert (await run(bookclub, member, "nominate", title=title)).startswith("You nominated")
+        assert (await run(bookclub, member, "nominate add", title=title)).startswith("You nominated")
     await run(bookclub, "Mod", "poll start", closes_in="1h")
     [poll_message] = double.bot_messages(guild.channel("polls"))
     await double.vote_native(poll_message, 1, guild.member("Carol"))
@@ -218,10 +218,10 @@ async def test_poll_start_explains_what_is_wrong(bookclub: Any) -> None:
     guild = bookclub.double.guild_a
     assert "polls channel" in await run(bookclub, "Mod", "poll start")
     await set_up_channels(bookclub)
-    await run(bookclub, "Alice", "nominate", title="Piranesi", author="Susanna Clarke")
+    await run(bookclub, "Alice", "nominate add", title="Piranesi", author="Susanna Clarke")
     assert await run(bookclub, "Mod", "poll start") == (
-        "A poll needs 2 to 10 nominations and there is 1. Members nominate with /nominate.")
-    await run(bookclub, "Bob", "nominate", title="Hamnet", author="Maggie O'Farrell")
+        "A poll needs 2 to 10 nominations and there is 1. Members nominate with /nominate add.")
+    await run(bookclub, "Bob", "nominate add", title="Hamnet", author="Maggie O'Farrell")
     for bad in ("soon", "0m", "33d"):
         assert (await run(bookclub, "Mod", "poll start", closes_in=bad)).startswith("closes_in: Use a number")
     assert "Only moderators" in await run(bookclub, "Alice", "poll start")

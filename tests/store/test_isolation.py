@@ -157,6 +157,7 @@ READS: dict[str, Call] = {
     "reviews.get": lambda s, g, x: s.reviews.get(g, x.review_id),
     "reviews.queued": lambda s, g, x: s.reviews.queued(g),
     "reviews.published": lambda s, g, x: s.reviews.published(g),
+    "reviews.latest": lambda s, g, x: s.reviews.latest(g),
     "reviews.count_published": lambda s, g, x: s.reviews.count_published(g),
     "reviews.seen_entries": lambda s, g, x: s.reviews.seen_entries(g, x.feed_id, ["post-0", "post-1"]),
     "discussions.get": lambda s, g, x: s.discussions.get(g, x.discussion_id),
@@ -244,6 +245,13 @@ WRITES: dict[str, Call] = {
         g, x.meeting_id, "day", NOW + timedelta(days=3), 1, 2, NOW),
     "meetings.set_reminder_role": lambda s, g, x: s.meetings.set_reminder_role(g, 1),
     "meetings.set_reading_now": lambda s, g, x: s.meetings.set_reading_now(g, 1, 2),
+    "books.rename": lambda s, g, x: s.books.rename(g, x.book_id, "Hijacked", "Nobody"),
+    "history.start_read": lambda s, g, x: s.history.start_read(g, x.other_book_id, on=date(2026, 3, 1), now=NOW),
+    "history.finish_read": lambda s, g, x: s.history.finish_read(g, x.book_id, on=date(2026, 3, 1)),
+    "history.remove_read": lambda s, g, x: s.history.remove_read(g, x.book_id),
+    "reviews.delete": lambda s, g, x: s.reviews.delete(g, x.review_id, statuses=("queued", "announcing", "announced")),
+    "discussions.end": lambda s, g, x: s.discussions.end(g, x.discussion_id, ended_by=BOB, at=NOW),
+    "polls.withdraw": lambda s, g, x: s.polls.withdraw(g, x.other_book_id, ALICE, any_member=True),
 }
 
 

@@ -63,9 +63,11 @@ async def test_a_failing_migration_leaves_nothing_half_applied(tmp_path: Path) -
         await db.close()
 
 
-def test_the_shipped_migrations_are_numbered_from_one_without_gaps() -> None:
+def test_the_shipped_migrations_are_numbered_from_one_in_order() -> None:
+    # Gaps are fine: parallel branches each take the numbers assigned to them, and a lower number that lands
+    # later is still applied (below).
     versions = [version for version, _ in migration_files(MIGRATIONS_DIR)]
-    assert versions == list(range(1, len(versions) + 1))
+    assert versions[0] == 1 and versions == sorted(set(versions))
 
 
 async def test_a_missing_lower_numbered_migration_is_applied_after_a_later_one(tmp_path: Path) -> None:
