@@ -90,7 +90,12 @@ _ASKS_ABOUT_EITHER = re.compile(
     re.IGNORECASE,
 )
 # Where a captured name ends when the question goes on ("any Ishiguro and which would you pick").
-_NAME_TAIL = re.compile(r"\s+(?:and|or|if|which|that|yet|recently|lately|before|so far|at all)\b.*$", re.IGNORECASE)
+# "and"/"or" end it only before another question ("and which would you pick"): "War and Peace" is one name.
+_NAME_TAIL = re.compile(
+    r"\s+(?:(?:and|or)\s+(?:which|what|who|how|if|is|are|was|were|do|does|did|would|should|can|could|any|anything"
+    r"|recommend|tell|when|whats)\b|if|which|that|yet|recently|lately|before|so far|at all)\b.*$",
+    re.IGNORECASE,
+)
 _ALL_TIME = re.compile(r"\bin total\b|\ball time\b|\bever\b|\bso far\b|\baltogether\b|\bin all\b")
 _YEAR = re.compile(r"\b(1[89]\d\d|2[01]\d\d)\b")
 _MONTH_YEAR = re.compile(r"\b([a-z]+)\s+(?:of\s+)?(1[89]\d\d|2[01]\d\d)\b")
@@ -399,7 +404,8 @@ def _asked_names(text: str) -> list[tuple[Intent, str]]:
         for found in pattern.finditer(text):
             name = _NAME_TAIL.sub("", next(group for group in found.groups() if group))
             name = " ".join(name.strip(_QUOTES).split())
-            if _fragments(normalise(name).split()):
+            # "what did we read in March 2024" names a period, not a book.
+            if _fragments([word for word in normalise(name).split() if word not in _MONTH_NUMBERS]):
                 names.append((intent, name))
     return names
 
@@ -531,7 +537,10 @@ def _reading_order(asked: _Asked) -> Understanding | None:
     if found is None:
         return None
     relation = _RELATIONS[found.group("relation").casefold()]
-    anchor_text = _NAME_TAIL.sub("", _ORDER_LEAD.sub("", found.group("anchor"))).strip(_QUOTES + " ")
+    anchor_text = _ORDER_LEAD.sub("", found.group("anchor"))
+    if relation != "between":
+        anchor_text = _NAME_TAIL.sub("", anchor_text)
+    anchor_text = anchor_text.strip(_QUOTES + " ")
     if not _fragments(normalise(anchor_text).split()) or _YEAR.fullmatch(normalise(anchor_text)):
         return None
     if relation == "between":

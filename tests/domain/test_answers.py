@@ -196,9 +196,9 @@ def test_a_name_asked_about_still_matches_the_records_despite_typos(indexes) -> 
 
 def test_unknown_books_and_an_empty_history_are_said_plainly(indexes) -> None:
     text = answer_unknown(ask("what did the club think of Middlemarch?", indexes))
-    assert text.startswith("The club's records have no book called “Middlemarch”.")
+    assert text.startswith("No: the club hasn't read “Middlemarch”.")
     either = answer_unknown(ask("have you read Le Guin?", indexes))
-    assert either.startswith("The club's records have no book or author like “Le Guin”.")
+    assert either.startswith("No: the club's records have no book or author like “Le Guin”.")
     empty = answer_unknown(Understanding(Intent.UNKNOWN), empty_history=True)
     assert empty.startswith("The club's history is empty so far") and "`/club import`" in empty
 

@@ -94,9 +94,9 @@ async def test_names_the_club_never_read_are_answered_plainly(club: Any) -> None
     assert (await ask("which Atwood would you recommend?")).startswith(
         "The club hasn't read anything by Atwood yet.")
     assert (await ask("what did the club think of Middlemarch?")).startswith(
-        "The club's records have no book called “Middlemarch”.")
+        "No: the club hasn't read “Middlemarch”.")
     assert (await ask("Have we ever read Le Guin?")).startswith(
-        "The club's records have no book or author like “Le Guin”.")
+        "No: the club's records have no book or author like “Le Guin”.")
     assert (await ask("have we read Beloved?")).startswith("**Beloved** by Toni Morrison: finished")
 
 
