@@ -457,11 +457,35 @@ class ClubOverview(_Arguments):
     member asking has not rated yet (suggestions for what to read next)."""
 
 
+class RankedBooks(_Arguments):
+    """The club's finished reads ranked by members' stars: best, worst, or most divisive (widest spread of stars).
+    Books rated by one member only come after the others and are flagged single_rating: say so when you name one.
+    With `member`, that member's own stars instead of the club's average."""
+
+    order: Literal["best", "worst", "divisive"] = Field(description="best, worst or divisive")
+    start: date | None = Field(default=None, description="Only reads finished on or after this day, YYYY-MM-DD")
+    end: date | None = Field(default=None, description="Only reads finished on or before this day, YYYY-MM-DD")
+    limit: int = Field(default=5, ge=1, le=MAX_RANKED, description="How many books")
+    member: str = Field(default="", max_length=100,
+                        description="A member's display name, or 'me' for the member asking; empty for the club")
+
+
+class ReadsAround(_Arguments):
+    """The club's reads in time order around a book (finished dates; the current read by its start): what came
+    after it, before it, or between it and another book."""
+
+    book_id: int = Field(ge=1, description="book_id from find_books")
+    relation: Literal["after", "before", "between"]
+    other_book_id: int | None = Field(default=None, ge=1, description="The second book, for 'between'")
+
+
 _TOOL_ARGUMENTS: dict[str, type[_Arguments]] = {
     "find_books": FindBooks,
     "book_details": BookDetails,
     "reads_in_period": ReadsInPeriod,
     "club_overview": ClubOverview,
+    "ranked_books": RankedBooks,
+    "reads_around": ReadsAround,
 }
 
 
@@ -490,6 +514,11 @@ def _book_json(book: BookFacts) -> dict[str, Any]:
     }
 
 
+def _ranked_json(book: BookFacts) -> dict[str, Any]:
+    return {**_book_json(book), "lowest_stars": book.low, "highest_stars": book.high,
+            "single_rating": book.votes == 1}
+
+
 class _Tools:
     """The read-only look-ups offered to the model, bound to the asking member's guild."""
 
@@ -514,6 +543,10 @@ class _Tools:
                 result = await self._book_details(arguments)
             case ReadsInPeriod():
                 result = await self._reads_in_period(arguments)
+            case RankedBooks():
+                result = await self._ranked_books(arguments)
+            case ReadsAround():
+                result = await self._reads_around(arguments)
             case _:
                 result = await self._club_overview()
         return json.dumps({"note": UNTRUSTED_NOTE, **result}, ensure_ascii=False)
@@ -556,6 +589,53 @@ class _Tools:
         total = await self._history.count_finished_between(guild_id, arguments.start, end)
         reads = await self._history.finished_between(guild_id, arguments.start, end, limit=50)
         return {"finished_count": total, "books": [_book_json(_read_facts(read, self._snapshot)) for read in reads]}
+
+    async def _ranked_books(self, arguments: RankedBooks) -> dict[str, Any]:
+        guild_id, order = self._question.guild_id, RankOrder(arguments.order)
+        period = None
+        if arguments.start is not None or arguments.end is not None:
+            start, end = arguments.start or date.min, (arguments.end or date.max - timedelta(days=1))
+            if end < start:
+                raise ModelError("ranked_books: end is before start")
+            period = Period(start, end + timedelta(days=1), "")
+        member = arguments.member.strip()
+        if member:
+            if member.casefold() in ("me", "i", "myself"):
+                member_id: int | None = self._question.member_id
+            else:
+                ids = self._snapshot.members.get(normalise(member), ())
+                member_id = ids[0] if len(set(ids)) == 1 else None
+            if member_id is None:
+                return {"error": "no member of this club rated a book under that name", "books": []}
+            ranking = Ranking(RankOrder.WORST if order is RankOrder.WORST else RankOrder.BEST, arguments.limit,
+                              member_id=member_id)
+            rated = await self._offline.member_ranked(guild_id, self._snapshot, member_id, ranking, period)
+            return {"member_stars": [{**_book_json(book), "member_gave": stars} for book, stars in rated]}
+        books, passed, _ = await self._offline.ranked_books(guild_id, self._snapshot, order, period, arguments.limit)
+        return {
+            "order": order.value,
+            "books": [_ranked_json(book) for book in books],
+            "single_rating_book_not_ranked": _ranked_json(passed) if passed else None,
+        }
+
+    async def _reads_around(self, arguments: ReadsAround) -> dict[str, Any]:
+        guild_id = self._question.guild_id
+        if arguments.relation == "between":
+            if arguments.other_book_id is None:
+                raise ModelError("reads_around: 'between' needs other_book_id")
+            reads = await self._history.reads_from_to(guild_id, arguments.book_id, arguments.other_book_id,
+                                                      limit=MAX_IN_ORDER + 2)
+            ends = {arguments.book_id, arguments.other_book_id}
+            reads = [read for read in reads if read.book.id not in ends]
+        else:
+            reads = await self._history.reads_next_to(guild_id, arguments.book_id,
+                                                      after=arguments.relation == "after", limit=5)
+        anchor = await self._history.get_read(guild_id, arguments.book_id)
+        return {
+            "book": _book_json(_read_facts(anchor, self._snapshot)) if anchor else None,
+            "reads": [_book_json(_read_facts(read, self._snapshot)) for read in reads[:MAX_IN_ORDER]],
+            "placement": None if anchor else "not a club read: it has no place in the reading order",
+        }
 
     async def _club_overview(self) -> dict[str, Any]:
         guild_id = self._question.guild_id
