@@ -1,11 +1,14 @@
 """Offline answers about the club's history: what a question asks for, and the reply built from facts looked up.
 
 `understand` reads a member's question against the guild's author and title indexes (so only
-names this guild knows can be recognised) and says what it asks: an author's books, one book,
-the current or last read, what to read next, or the reads of a period. The caller looks the
-facts up in the guild's own rows and hands them to one of the `answer_*` functions, which write
-a reply of at most 2,000 characters. Every name and text that came from members is escaped, so
-no markdown, link or mention can form; answers name people by display name, never by mention.
+names this guild knows can be recognised) and says what it asks: an author's books, one book
+(or a title with its author that the club never read), the current or last read, what to read
+next, the reads of a period, the club's or a member's best, worst and most divisive reads, or
+what came before, after or between books. Each kind of question is a rule of `_RULES`, tried in
+order. The caller looks the facts up in the guild's own rows and hands them to one of the
+`answer_*` functions, which write a reply of at most 2,000 characters. Every name and text that
+came from members is escaped, so no markdown, link or mention can form; answers name people by
+display name, never by mention.
 """
 
 from __future__ import annotations
@@ -405,9 +408,25 @@ def _asked_names(text: str) -> list[tuple[Intent, str]]:
             name = _NAME_TAIL.sub("", next(group for group in found.groups() if group))
             name = " ".join(name.strip(_QUOTES).split())
             # "what did we read in March 2024" names a period, not a book.
-            if _fragments([word for word in normalise(name).split() if word not in _MONTH_NUMBERS]):
-                names.append((intent, name))
+            if not _fragments([word for word in normalise(name).split() if word not in _MONTH_NUMBERS]):
+                continue
+            # "thoughts on the club's favourite books" asks for a ranking, not about a book of that name.
+            if _ranking_order(normalise(name)) is not None:
+                continue
+            # A bare "any …?" or "which … do you" asks about an author only when a name follows: "any Zadie
+            # Smith?", not "any good war stories?"; "which Atwood would you pick?", not "which five books did we".
+            loose = found.lastgroup in ("bare", "which")
+            if loose and not _looks_like_a_name(name):
+                continue
+            names.append((intent, name))
     return names
+
+
+def _looks_like_a_name(text: str) -> bool:
+    """Whether some word of `text` is written as a name, or is neither a question word nor common English."""
+    words = name_like_words(f"about {text}")[1:]
+    return any(word not in STOP_WORDS and (written_as_name or not is_common_word(word))
+               for word, written_as_name in words)
 
 
 def _split_title_author(name: str) -> tuple[str, str] | None:
@@ -554,6 +573,9 @@ def _reading_order(asked: _Asked) -> Understanding | None:
     heard: str | None = None
     for part in parts:
         result = _title_named(part, asked.titles)
+        if result is None and asked.authors.find_in_text(part):
+            # "after the Ishiguro": an author, not a title; the author's reads answer better than a wrong "no".
+            return None
         if result is None:
             # A book the club never read has no place in its order: say so, naming it as asked.
             return Understanding(Intent.ORDER, names=(part[:MAX_ASKED_NAME],), order=ReadingOrder(relation))

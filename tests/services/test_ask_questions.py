@@ -176,7 +176,10 @@ CASES = [
     case("clubs?", never=("Clubb",), guild=B),
     case("what's the weather like?", NOT_UNDERSTOOD),
     case("what is the meaning of life?", NOT_UNDERSTOOD, never=("**",)),
-    case("any good war stories?", never=("War Horse",), guild=B),
+    case("any good war stories?", NOT_UNDERSTOOD, never=("War Horse", "by good war stories"), guild=B),
+    case("any thoughts on the club's favourite books?", "The club's 5 best-rated reads:", never=("No:",)),
+    case("any recommendations for a rainy day?", starts="Try **Beloved**", never=("by recommendations",)),
+    case("what did we read after the Ishiguro?", *ISHIGURO_READS, never=("hasn't read",)),
     # -- names written as names are still matched despite typos, and the answer says which name it took
     case("did we read anything by Clubbe?", "**Harbour Lights**", "I read “Clubbe” as Amy Clubb", guild=B),
     case("what did we think of Harbor Lights?", "**Harbour Lights**", guild=B),
