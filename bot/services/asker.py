@@ -115,7 +115,7 @@ async def readonly_history(path: Path) -> AsyncIterator[HistoryRepository]:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """One guild's names and scores at a version of its history."""
+    """One guild's names, stars, rankings and members at a version of its history."""
 
     versions: HistoryVersions
     authors: NameIndex[int]
@@ -164,7 +164,8 @@ def _rankings(
 
 
 def _members(names: dict[int, str]) -> dict[str, tuple[int, ...]]:
-    """Members by their normalised display name, and by its first word when no other member shares it."""
+    """Members by their normalised display name and by its first word ("Bob" for "Bob Smith"); a name two
+    members share lists both, and a question naming it matches neither."""
     by_name: dict[str, dict[int, None]] = {}
     for member_id, name in names.items():
         folded = normalise(name)

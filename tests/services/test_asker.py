@@ -140,6 +140,17 @@ async def test_the_catalogue_adds_the_authors_unread_books_and_is_left_out_when_
         assert "error" not in answer.text.lower()
 
 
+async def test_a_title_the_club_never_read_names_the_authors_other_books_from_the_catalogue(
+        club: Store, clock: ManualClock) -> None:
+    async with FakeOpenLibrary() as openlibrary, aiohttp.ClientSession() as session:
+        catalogue = OpenLibraryCatalogue(session, openlibrary.base_url, club.catalogue_cache, clock, timeout=0.3)
+        answer = await OfflineAsker(club.history, catalogue).answer(question("did we read Ishiguro's Nocturnes?"))
+    assert answer.text.startswith("No: the club hasn't read “Nocturnes” by Kazuo Ishiguro.\nBy Kazuo Ishiguro the "
+                                  "club has read:")
+    assert "By Kazuo Ishiguro, the club could read: **Klara and the Sun** (2021)" in answer.text
+    assert "could read: **Never Let Me Go**" not in answer.text
+
+
 # -- the model -------------------------------------------------------------------------------------
 
 
