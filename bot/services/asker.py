@@ -356,7 +356,11 @@ class OfflineAsker:
         order = understanding.order
         if order is None or not order.anchors:
             return answer_order(understanding, [], [])
-        anchors = [await self._anchor(guild_id, snapshot, ids) for ids in order.anchors]
+        found = [await self._anchor(guild_id, snapshot, ids) for ids in order.anchors]
+        anchors = [anchor for anchor in found if anchor is not None]
+        if len(anchors) < len(found):
+            # The book went from the records since the guild's index was built.
+            return answer_order(understanding, [], [])
         if order.relation == "between":
             span = await self.history.reads_from_to(guild_id, anchors[0].book_id, anchors[1].book_id,
                                                     limit=MAX_IN_ORDER + 2)
@@ -369,10 +373,10 @@ class OfflineAsker:
                                                       after=order.relation == "after", limit=3)
         return answer_order(understanding, anchors, [_read_facts(read, snapshot) for read in neighbours])
 
-    async def _anchor(self, guild_id: int, snapshot: Snapshot, book_ids: Sequence[int]) -> BookFacts:
+    async def _anchor(self, guild_id: int, snapshot: Snapshot, book_ids: Sequence[int]) -> BookFacts | None:
         """The book a reading-order question is about: of several with that title, a club read first."""
         facts = await self.facts(guild_id, snapshot, book_ids[:4])
-        return facts[0]
+        return facts[0] if facts else None
 
     async def facts(self, guild_id: int, snapshot: Snapshot, book_ids: Sequence[int]) -> list[BookFacts]:
         """The guild's facts for these books: club reads first, newest first, then books only in the records."""
