@@ -553,7 +553,8 @@ def _club_ranking(asked: _Asked) -> Understanding | None:
 def _reading_order(asked: _Asked) -> Understanding | None:
     """"What did we read after X?", "… before X?", "… in between X and Y?": X and Y must be titles."""
     found = _ORDER.search(asked.text)
-    if found is None:
+    if found is None or any(hit.start <= found.start() < hit.end for hit in asked.title_hits):
+        # No order word, or one inside a title the club has ("Before the Coffee Gets Cold").
         return None
     relation = _RELATIONS[found.group("relation").casefold()]
     anchor_text = _ORDER_LEAD.sub("", found.group("anchor"))

@@ -2,7 +2,8 @@
 
 Each row is a question as a member would type it, in which server and by whom, what the answer must say and
 what it must never say. Server A reads Ishiguro, Morrison and the Brontës; server B reads Diaz, Keegan, an
-author called Clubb (a letter from "clubs") and *War Horse* (whose first word begins "War and Peace").
+author called Clubb (a letter from "clubs"), *War Horse* (whose first word begins "War and Peace") and
+*Before the Coffee Gets Cold* (a title holding an order word).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ READS = [
     (A, "The Bell", "Iris Murdoch", "finished", None, "2026-02-10", {ALICE: 5}),
     (A, "Piranesi", "Susanna Clarke", "reading", "2026-02-20", None, {}),
     (A, "Orlando", "Virginia Woolf", "planned", None, None, {}),
+    (B, "Before the Coffee Gets Cold", "Toshikazu Kawaguchi", "finished", None, "2023-06-01", {}),
     (B, "Harbour Lights", "Amy Clubb", "finished", None, "2023-11-02", {DANA: 4}),
     (B, "Trust", "Hernan Diaz", "finished", None, "2024-03-01", {DANA: 4, EVAN: 2}),
     (B, "Small Things Like These", "Claire Keegan", "finished", None, "2024-05-01", {DANA: 5, EVAN: 5}),
@@ -93,7 +95,7 @@ CASES = [
     case("how many books have we read?", "finished 7 books in all"),
     case("how many books did we read in 2024?", "finished 3 books in 2024", guild=B),
     case("what did we read in March 2024?", "finished 1 book in March 2024", "**Trust**", guild=B),
-    case("how many books have we read?", "finished 4 books in all", guild=B),
+    case("how many books have we read?", "finished 5 books in all", guild=B),
     # -- rankings: the club's best, worst and most divisive, fairly to lone ratings
     case("which book did we like least?", starts="The club's lowest-rated read: **Wuthering Heights** by Emily "
          "Brontë, 2★ from 2 ratings"),
@@ -146,6 +148,10 @@ CASES = [
     case("what did we read after Middlemarch?", starts="No: the club hasn't read “Middlemarch”"),
     case("what did we read after Wuthering Heigths?", "**The Bell**", "I read “Wuthering Heigths” as"),
     case("what did we read before War Horse?", "**Small Things Like These**", guild=B),
+    case("what did you think of Before the Coffee Gets Cold?", starts="**Before the Coffee Gets Cold** by Toshikazu "
+         "Kawaguchi: finished June 2023.", guild=B),
+    case("what did we read after before the coffee gets cold?", starts="After **Before the Coffee Gets Cold**",
+         guild=B),
     # -- books and authors the club never read
     case("have we read War and Peace by Tolstoy?", starts="No: the club hasn't read “War and Peace” by Tolstoy.",
          never=("War Horse", "Morpurgo"), guild=B),
