@@ -941,7 +941,9 @@ def answer_unknown(understanding: Understanding, *, empty_history: bool = False)
         lines.append(f"No: the club's records have no book or author like “{_md(understanding.names[0])}”.")
     else:
         lines.append("I can't answer that from this server's club history.")
-    lines.append("I can answer questions like: " + "; ".join(f"“{example}”" for example in EXAMPLES) + ".")
+    if understanding.did_you_mean or not understanding.names:
+        # A plain no about a name needs no list of other questions after it.
+        lines.append("I can answer questions like: " + "; ".join(f"“{example}”" for example in EXAMPLES) + ".")
     return truncate("\n".join(lines), MESSAGE_LIMIT)
 
 

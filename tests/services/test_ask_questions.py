@@ -172,7 +172,10 @@ CASES = [
     case("did anyone like Middlemarch?", starts="No: the club hasn't read “Middlemarch”."),
     case("what did the club think of Middlemarch?", starts="No: the club hasn't read “Middlemarch”."),
     case("which Atwood would you recommend?", starts="The club hasn't read anything by Atwood yet."),
-    case("Have we ever read Le Guin?", starts="No: the club's records have no book or author like “Le Guin”."),
+    case("Have we ever read Le Guin?", starts="No: the club's records have no book or author like “Le Guin”.",
+         never=("I can answer questions like",)),
+    case("have we read 'Anna Karenina'?", starts="No: the club's records have no book or author like “Anna "
+         "Karenina”.", never=("I can answer questions like",)),
     case("have you read any Ishiguro?", starts="No: the club hasn't read anything by Ishiguro yet.", guild=B),
     # -- ordinary words are never taken for names
     case("what are the club's books?", never=("Clubb", "Harbour Lights"), guild=B),
