@@ -93,7 +93,7 @@ def questions(authors: list[str], titles: list[str], count: int, rng: random.Ran
         member = rng.randint(1, 2500)
         author, title = rng.choice(authors), rng.choice(titles)
         surname = author.split()[-1]
-        kind = number % 10
+        kind = number % 13
         text = [
             "have you read any books written by Ishiguro? If yes, which one(s) do you recommend?",
             f"have you read any other {surname}?",
@@ -105,6 +105,10 @@ def questions(authors: list[str], titles: list[str], count: int, rng: random.Ran
             f"how many books did we read in {rng.randint(2000, 2026)}?",
             rng.choice(["what are we reading now?", "what did we read last?"]),
             "what is the meaning of life?",
+            rng.choice(["which book did we like least?", "our top 3 this year", "the most divisive book",
+                        f"which book did Member {member} rate highest?"]),
+            f"what did we read {rng.choice(['after', 'before'])} {title}?",
+            f"did we read {surname}'s {rng.choice(['Nocturnes', 'War and Peace'])}?",
         ][kind]
         asked.append((text, member))
     return asked

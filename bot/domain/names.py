@@ -18,6 +18,11 @@ Decisions worth knowing:
   to seven letters and two from eight, since every word of a question is a candidate there.
   A swap of two neighbouring letters counts as one edit. In free text a word whose first and
   last letters are both wrong is not corrected: the search only looks among words sharing one.
+- In free text only a word that may be a name is corrected: one written as a name is (capitalised
+  after the first word of a sentence, quoted or emphasised, or after "by"), and otherwise a word
+  that is not common English (`is_common_word`: the question words of `STOP_WORDS` and English's
+  most frequent words from wordfreq, and words one letter from a question word). "club's" is
+  never read as an author a few letters away; "Warite" after "by" may be a misspelt "Barite".
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import islice, product
 from typing import Generic, Literal, TypeVar
 
@@ -59,6 +65,10 @@ _NOT_WORD = re.compile(r"[\W_]+")
 _TRAILING_BRACKETS = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*$")
 _TEXT_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _DIGITS = re.compile(r"\d+")
+# Text set apart as a name is: "…", “…”, «…», *…* and _…_ (Discord's emphasis).
+_QUOTED = re.compile(r'"[^"]+"|“[^”]+”|«[^»]+»|\*+[^*]+\*+|_+[^_]+_+')
+# What may stand between a sentence's end and its first word: spaces, opening quotes and brackets.
+_OPENERS = " \t\n\"“«*_([¿¡"
 
 ARTICLES = frozenset({"the", "a", "an"})
 _NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
@@ -87,6 +97,26 @@ worst would wouldn wouldnt write writer writers writing written wrote year years
 yourself feel felt thoughts
 """
 STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
+
+# How many of English's most frequent words count as common: enough for every ordinary word of a question
+# ("clubs", "favourite", "divisive"), few enough to leave out rare surnames ("Tolstoy", "Ishiguro").
+_COMMON_ENGLISH_SIZE = 30_000
+
+
+@cache
+def common_english() -> frozenset[str]:
+    """English's most frequent words, normalised; loaded on first use (about 0.2 s), then kept."""
+    # Imported here: the word list is only needed once a guild's names are indexed, not to start the bot.
+    from wordfreq import top_n_list
+
+    return frozenset(normalise(word) for word in top_n_list("en", _COMMON_ENGLISH_SIZE, wordlist="small"))
+
+
+def is_common_word(word: str) -> bool:
+    """Whether a normalised word is ordinary English, which typo correction must leave alone unless it is
+    written as a name."""
+    return word in STOP_WORDS or word in common_english()
+
 
 _EXACT_SCORE = 100.0
 _CLOSE_ENOUGH_TO_ASK = 80.0
@@ -230,6 +260,7 @@ class _Word:
     word: str
     start: int
     end: int
+    name_like: bool = False
 
 
 @dataclass(frozen=True)
@@ -483,7 +514,7 @@ class NameIndex(Generic[T]):
         if not words:
             return []
         originals = [item.word for item in words]
-        forms, corrected = self._resolve_words(originals)
+        forms, corrected = self._resolve_words(originals, [item.name_like for item in words])
         find = self._author_candidates if self.kind == "author" else self._title_candidates
         candidates = find(_Reading(originals, forms, corrected))
         if not candidates:
@@ -513,34 +544,24 @@ class NameIndex(Generic[T]):
             )
         return matches
 
-    def _resolve_words(self, words: list[str]) -> tuple[list[str], list[bool]]:
+    def _resolve_words(self, words: list[str], name_like: list[bool]) -> tuple[list[str], list[bool]]:
         """Each word as the index spells it, and whether that took a typo correction."""
         forms: list[str] = []
         corrected: list[bool] = []
-        for word in words:
+        for word, written_as_name in zip(words, name_like, strict=True):
             form, fixed = word, False
             if word in self._vocabulary:
                 pass
             elif len(word) >= 4 and word.endswith("s") and word[:-1] in self._vocabulary:
                 # Plurals and possessives: "the Brontës", "Ishiguro's".
                 form = word[:-1]
-            elif self._may_be_a_typo(word):
+            elif may_be_a_name(word, written_as_name):
                 found = self._corrections(word, _allowed_edits(word, strict=True), everywhere=False)
                 if found:
                     form, fixed = found[0][0], True
             forms.append(form)
             corrected.append(fixed)
         return forms, corrected
-
-    def _may_be_a_typo(self, word: str) -> bool:
-        if len(word) < 4 or word in STOP_WORDS or _DIGITS.fullmatch(word):
-            return False
-        # A misspelt common word ("recomend") is still a common word, not a name.
-        for length in (len(word) - 1, len(word), len(word) + 1):
-            pool = _STOP_WORDS_BY_LENGTH.get(length)
-            if pool and process.extractOne(word, pool, scorer=OSA.distance, score_cutoff=1) is not None:
-                return False
-        return True
 
     def _author_candidates(self, reading: _Reading) -> list[_Candidate]:
         forms = reading.forms
@@ -580,13 +601,49 @@ class NameIndex(Generic[T]):
         return candidates
 
 
+def may_be_a_name(word: str, written_as_name: bool) -> bool:
+    """Whether a normalised word of a question may be a misspelt name, and so be corrected to one.
+
+    A word written as a name may, unless it is a question word itself. Any other word may only when it
+    is not common English and not a misspelt question word ("recomend" is still "recommend").
+    """
+    if len(word) < 4 or word in STOP_WORDS or _DIGITS.fullmatch(word):
+        return False
+    if written_as_name:
+        return True
+    if word in common_english():
+        return False
+    for length in (len(word) - 1, len(word), len(word) + 1):
+        pool = _STOP_WORDS_BY_LENGTH.get(length)
+        if pool and process.extractOne(word, pool, scorer=OSA.distance, score_cutoff=1) is not None:
+            return False
+    return True
+
+
 def _frozen(building: dict[str, dict[int, None]]) -> dict[str, tuple[int, ...]]:
     return {key: tuple(groups) for key, groups in building.items()}
 
 
 def _words_of(text: str) -> list[_Word]:
+    quoted = [(found.start(), found.end()) for found in _QUOTED.finditer(text)]
     words: list[_Word] = []
+    after_by = False
     for found in _TEXT_WORD.finditer(text):
-        for word in normalise(found.group()).split():
-            words.append(_Word(word=word, start=found.start(), end=found.end()))
+        raw = found.group()
+        before = text[: found.start()].rstrip(_OPENERS)
+        sentence_start = not before or before[-1] in ".!?"
+        name_like = (
+            after_by
+            or (raw[:1].isupper() and not sentence_start)
+            or any(start <= found.start() < end for start, end in quoted)
+        )
+        for word in normalise(raw).split():
+            words.append(_Word(word=word, start=found.start(), end=found.end(), name_like=name_like))
+        after_by = normalise(raw) == "by"
     return words
+
+
+def name_like_words(text: str) -> list[tuple[str, bool]]:
+    """The normalised words of a question, each with whether it is written as a name would be: capitalised after
+    the first word of a sentence, inside quotes or emphasis, or after "by"."""
+    return [(word.word, word.name_like) for word in _words_of(text)]

@@ -25,18 +25,26 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.domain.answers import (
     ALL_TIME,
+    MAX_IN_ORDER,
+    MAX_RANKED,
     MESSAGE_LIMIT,
     BookFacts,
     CatalogueTitle,
     Intent,
     Opinion,
+    Period,
     Quote,
+    Ranking,
     Understanding,
     answer_author,
     answer_book,
     answer_current,
     answer_last,
+    answer_member_ranking,
+    answer_not_read,
+    answer_order,
     answer_period,
+    answer_ranking,
     answer_read_next,
     answer_unknown,
     recommend,
@@ -44,10 +52,11 @@ from bot.domain.answers import (
     unread_titles,
 )
 from bot.domain.feeds import truncate
-from bot.domain.names import NameIndex
+from bot.domain.names import NameIndex, common_english, normalise
+from bot.domain.rankings import RankOrder, Stars, passed_over, rank
 from bot.services.openlibrary import Catalogue
 from bot.store.db import Database
-from bot.store.history import BookName, ClubRead, HistoryRepository, HistoryVersions, ReadStatus, Score
+from bot.store.history import BookName, ClubRead, HistoryRepository, HistoryVersions, ReadStatus
 
 if TYPE_CHECKING:
     # Types only: importing the SDK costs an offline bot ~0.3 s and ~15 MB at start-up.
@@ -59,6 +68,8 @@ log = logging.getLogger(__name__)
 PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 LATEST_READS = 10
 PERIOD_READS = 25
+# A period's reads are ranked whole; past this many, the ranking covers the latest ones.
+RANKED_PERIOD_READS = 2000
 MAX_BOOKS_IN_ANSWER = 30
 
 
@@ -104,29 +115,64 @@ async def readonly_history(path: Path) -> AsyncIterator[HistoryRepository]:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """One guild's names and scores at a version of its history."""
+    """One guild's names, stars, rankings and members at a version of its history."""
 
     versions: HistoryVersions
     authors: NameIndex[int]
     titles: NameIndex[int]
-    scores: dict[int, Score]
+    stars: dict[int, Stars]
     statuses: dict[int, ReadStatus]
     ranking: tuple[int, ...]
+    ranked: dict[RankOrder, tuple[list[int], int | None]]
+    members: dict[str, tuple[int, ...]]
+    member_names: dict[int, str]
 
     def facts_score(self, book_id: int) -> tuple[float | None, int]:
-        score = self.scores.get(book_id)
+        score = self.stars.get(book_id)
         return (score.average, score.votes) if score else (None, 0)
+
+    def with_stars(self, book: BookFacts) -> BookFacts:
+        score = self.stars.get(book.book_id)
+        if score is None:
+            return book
+        return replace(book, average=score.average, votes=score.votes, low=score.low, high=score.high)
 
 
 def _indexes(names: Sequence[BookName]) -> tuple[NameIndex[int], NameIndex[int]]:
     authors = NameIndex(((name.id, name.author) for name in names if name.author), kind="author")
     titles = NameIndex(((name.id, name.title) for name in names), kind="title")
+    # Questions need the common-word list as soon as there are names to match: load it here, off the event loop.
+    common_english()
     return authors, titles
 
 
-def _ranking(scores: dict[int, Score], statuses: dict[int, ReadStatus]) -> tuple[int, ...]:
+def _ranking(scores: dict[int, Stars], statuses: dict[int, ReadStatus]) -> tuple[int, ...]:
     finished = [book_id for book_id, status in statuses.items() if status == "finished" and book_id in scores]
     return tuple(sorted(finished, key=lambda book_id: (-scores[book_id].average, -scores[book_id].votes, book_id)))
+
+
+def _rankings(
+    stars: dict[int, Stars], statuses: dict[int, ReadStatus]
+) -> dict[RankOrder, tuple[list[int], int | None]]:
+    """The finished reads in each order, with the single-rating book each would have passed over."""
+    finished = [book_id for book_id, status in statuses.items() if status == "finished"]
+    rankings: dict[RankOrder, tuple[list[int], int | None]] = {}
+    for order in RankOrder:
+        ranked = rank(stars, finished, order)
+        rankings[order] = (ranked, passed_over(stars, ranked, order))
+    return rankings
+
+
+def _members(names: dict[int, str]) -> dict[str, tuple[int, ...]]:
+    """Members by their normalised display name and by its first word ("Bob" for "Bob Smith"); a name two
+    members share lists both, and a question naming it matches neither."""
+    by_name: dict[str, dict[int, None]] = {}
+    for member_id, name in names.items():
+        folded = normalise(name)
+        if folded:
+            by_name.setdefault(folded, {})[member_id] = None
+            by_name.setdefault(folded.split()[0], {})[member_id] = None
+    return {name: tuple(ids) for name, ids in by_name.items()}
 
 
 class HistoryIndex:
@@ -169,23 +215,23 @@ class HistoryIndex:
             names = await self._history.book_names(guild_id)
             authors, titles = await asyncio.to_thread(_indexes, names)
         if previous is not None and previous.versions.votes == versions.votes:
-            scores, statuses, ranking = previous.scores, previous.statuses, previous.ranking
-        else:
-            scores = await self._history.scores(guild_id)
-            statuses = await self._history.read_statuses(guild_id)
-            ranking = _ranking(scores, statuses)
-        return Snapshot(versions, authors, titles, scores, statuses, ranking)
+            return replace(previous, versions=versions, authors=authors, titles=titles)
+        stars = await self._history.star_stats(guild_id)
+        statuses = await self._history.read_statuses(guild_id)
+        member_names = await self._history.member_names(guild_id)
+        rankings = await asyncio.to_thread(_rankings, stars, statuses)
+        return Snapshot(versions, authors, titles, stars, statuses, _ranking(stars, statuses), rankings,
+                        _members(member_names), member_names)
 
 
 # -- offline answers -------------------------------------------------------------------------------
 
 
 def _read_facts(read: ClubRead, snapshot: Snapshot) -> BookFacts:
-    average, votes = snapshot.facts_score(read.book.id)
-    return BookFacts(
+    return snapshot.with_stars(BookFacts(
         book_id=read.book.id, title=read.book.title, author=read.book.author, status=read.status,
-        started_on=read.started_on, finished_on=read.finished_on, average=average, votes=votes,
-    )
+        started_on=read.started_on, finished_on=read.finished_on,
+    ))
 
 
 class OfflineAsker:
@@ -198,7 +244,8 @@ class OfflineAsker:
 
     async def answer(self, question: Question) -> Answer:
         snapshot = await self.index.get(question.guild_id)
-        understanding = understand(question.text, snapshot.authors, snapshot.titles, question.today)
+        understanding = understand(question.text, snapshot.authors, snapshot.titles, question.today,
+                                   snapshot.members)
         return Answer(await self._write(question, understanding, snapshot), "offline")
 
     async def _write(self, question: Question, understanding: Understanding, snapshot: Snapshot) -> str:
@@ -213,7 +260,7 @@ class OfflineAsker:
             case Intent.BOOK:
                 books = await self.facts(guild_id, snapshot, understanding.book_ids[:4])
                 if not books:
-                    return answer_unknown(understanding)
+                    return await self._not_read(guild_id, understanding, snapshot)
                 opinions = [
                     Opinion(rating.member_name or "a member", rating.stars)
                     for rating in await self.history.member_ratings(guild_id, books[0].book_id)
@@ -240,8 +287,96 @@ class OfflineAsker:
                     reads = await self.history.finished_between(guild_id, period.start, period.end,
                                                                 limit=PERIOD_READS)
                 return answer_period(period or ALL_TIME, total, [_read_facts(read, snapshot) for read in reads])
+            case Intent.RANKED:
+                return await self._ranked(question, understanding, snapshot)
+            case Intent.ORDER:
+                return await self._in_order(guild_id, understanding, snapshot)
             case _:
                 return answer_unknown(understanding, empty_history=not snapshot.titles)
+
+    async def _not_read(self, guild_id: int, understanding: Understanding, snapshot: Snapshot) -> str:
+        by_author = await self.facts(guild_id, snapshot, understanding.by_author_ids[:MAX_BOOKS_IN_ANSWER])
+        same_title = await self.facts(guild_id, snapshot, understanding.same_title_ids[:3])
+        catalogue = await self._unread(understanding.by_author, by_author) if understanding.by_author else None
+        return answer_not_read(understanding, by_author, same_title, catalogue)
+
+    async def ranked_books(
+        self, guild_id: int, snapshot: Snapshot, order: RankOrder, period: Period | None, limit: int
+    ) -> tuple[list[BookFacts], BookFacts | None, int | None]:
+        """The club's finished reads in `order` (in the period, if any), the single-rating book passed over, and
+        how many reads the period has (None for all time)."""
+        if period is None or period.start is None or period.end is None:
+            ranked, passed = snapshot.ranked[order]
+            finished = None
+        else:
+            reads = await self.history.finished_between(guild_id, period.start, period.end,
+                                                        limit=RANKED_PERIOD_READS)
+            ranked = rank(snapshot.stars, [read.book.id for read in reads], order)
+            passed, finished = passed_over(snapshot.stars, ranked, order), len(reads)
+        # A lone-rating book only fills a list that has no better-rated ones ahead of it.
+        several = [book_id for book_id in ranked if snapshot.stars[book_id].votes >= 2]
+        shown = (several or ranked)[:limit]
+        books = await self.facts(guild_id, snapshot, shown)
+        by_id = {book.book_id: book for book in books}
+        passed_facts = await self.facts(guild_id, snapshot, [passed]) if passed is not None and several else []
+        return [by_id[book_id] for book_id in shown if book_id in by_id], next(iter(passed_facts), None), finished
+
+    async def _ranked(self, question: Question, understanding: Understanding, snapshot: Snapshot) -> str:
+        ranking = understanding.ranking or Ranking(RankOrder.BEST)
+        guild_id = question.guild_id
+        if ranking.asker or ranking.member_id is not None:
+            member_id = question.member_id if ranking.asker else ranking.member_id or 0
+            member = question.member_name if ranking.asker else snapshot.member_names.get(member_id, "a member")
+            books = await self.member_ranked(guild_id, snapshot, member_id, ranking, understanding.period)
+            return answer_member_ranking(ranking, member, understanding.period, books)
+        books, passed, finished = await self.ranked_books(guild_id, snapshot, ranking.order, understanding.period,
+                                                          ranking.limit)
+        return answer_ranking(ranking, understanding.period, books, passed, finished_in_period=finished)
+
+    async def member_ranked(
+        self, guild_id: int, snapshot: Snapshot, member_id: int, ranking: Ranking, period: Period | None
+    ) -> list[tuple[BookFacts, int]]:
+        """The member's own stars, highest (or lowest) first, then the latest read; ties all kept for a top one."""
+        stars = await self.history.member_stars(guild_id, member_id)
+        if period is not None and period.start is not None and period.end is not None:
+            reads = await self.history.finished_between(guild_id, period.start, period.end,
+                                                        limit=RANKED_PERIOD_READS)
+            in_period = {read.book.id for read in reads}
+            stars = {book_id: given for book_id, given in stars.items() if book_id in in_period}
+        sign = -1 if ranking.order is RankOrder.BEST else 1
+        ordered = sorted(stars, key=lambda book_id: (sign * stars[book_id], book_id))
+        if not ordered:
+            return []
+        tied = [book_id for book_id in ordered if stars[book_id] == stars[ordered[0]]]
+        shown = ordered[:max(ranking.limit, min(len(tied), MAX_RANKED) if ranking.limit == 1 else 0)]
+        books = {book.book_id: book for book in await self.facts(guild_id, snapshot, shown)}
+        return [(books[book_id], stars[book_id]) for book_id in shown if book_id in books]
+
+    async def _in_order(self, guild_id: int, understanding: Understanding, snapshot: Snapshot) -> str:
+        order = understanding.order
+        if order is None or not order.anchors:
+            return answer_order(understanding, [], [])
+        found = [await self._anchor(guild_id, snapshot, ids) for ids in order.anchors]
+        anchors = [anchor for anchor in found if anchor is not None]
+        if len(anchors) < len(found):
+            # The book went from the records since the guild's index was built.
+            return answer_order(understanding, [], [])
+        if order.relation == "between":
+            span = await self.history.reads_from_to(guild_id, anchors[0].book_id, anchors[1].book_id,
+                                                    limit=MAX_IN_ORDER + 2)
+            inside = [read for read in span if read.book.id not in {anchors[0].book_id, anchors[1].book_id}]
+            if span and span[0].book.id != anchors[0].book_id:
+                anchors.reverse()
+            reads = [_read_facts(read, snapshot) for read in inside]
+            return answer_order(understanding, anchors, reads[:MAX_IN_ORDER], len(reads))
+        neighbours = await self.history.reads_next_to(guild_id, anchors[0].book_id,
+                                                      after=order.relation == "after", limit=3)
+        return answer_order(understanding, anchors, [_read_facts(read, snapshot) for read in neighbours])
+
+    async def _anchor(self, guild_id: int, snapshot: Snapshot, book_ids: Sequence[int]) -> BookFacts | None:
+        """The book a reading-order question is about: of several with that title, a club read first."""
+        facts = await self.facts(guild_id, snapshot, book_ids[:4])
+        return facts[0] if facts else None
 
     async def facts(self, guild_id: int, snapshot: Snapshot, book_ids: Sequence[int]) -> list[BookFacts]:
         """The guild's facts for these books: club reads first, newest first, then books only in the records."""
@@ -253,10 +388,8 @@ class OfflineAsker:
             if book_id in reads:
                 facts.append(_read_facts(reads[book_id], snapshot))
             elif book_id in others:
-                average, votes = snapshot.facts_score(book_id)
                 book = others[book_id]
-                facts.append(BookFacts(book_id=book_id, title=book.title, author=book.author, average=average,
-                                       votes=votes))
+                facts.append(snapshot.with_stars(BookFacts(book_id=book_id, title=book.title, author=book.author)))
         order = {read_id: position for position, read_id in enumerate(reads)}
         return sorted(facts, key=lambda fact: order.get(fact.book_id, len(order)))
 
@@ -329,11 +462,35 @@ class ClubOverview(_Arguments):
     member asking has not rated yet (suggestions for what to read next)."""
 
 
+class RankedBooks(_Arguments):
+    """The club's finished reads ranked by members' stars: best, worst, or most divisive (widest spread of stars).
+    Books rated by one member only come after the others and are flagged single_rating: say so when you name one.
+    With `member`, that member's own stars instead of the club's average."""
+
+    order: Literal["best", "worst", "divisive"] = Field(description="best, worst or divisive")
+    start: date | None = Field(default=None, description="Only reads finished on or after this day, YYYY-MM-DD")
+    end: date | None = Field(default=None, description="Only reads finished on or before this day, YYYY-MM-DD")
+    limit: int = Field(default=5, ge=1, le=MAX_RANKED, description="How many books")
+    member: str = Field(default="", max_length=100,
+                        description="A member's display name, or 'me' for the member asking; empty for the club")
+
+
+class ReadsAround(_Arguments):
+    """The club's reads in time order around a book (finished dates; the current read by its start): what came
+    after it, before it, or between it and another book."""
+
+    book_id: int = Field(ge=1, description="book_id from find_books")
+    relation: Literal["after", "before", "between"]
+    other_book_id: int | None = Field(default=None, ge=1, description="The second book, for 'between'")
+
+
 _TOOL_ARGUMENTS: dict[str, type[_Arguments]] = {
     "find_books": FindBooks,
     "book_details": BookDetails,
     "reads_in_period": ReadsInPeriod,
     "club_overview": ClubOverview,
+    "ranked_books": RankedBooks,
+    "reads_around": ReadsAround,
 }
 
 
@@ -362,6 +519,11 @@ def _book_json(book: BookFacts) -> dict[str, Any]:
     }
 
 
+def _ranked_json(book: BookFacts) -> dict[str, Any]:
+    return {**_book_json(book), "lowest_stars": book.low, "highest_stars": book.high,
+            "single_rating": book.votes == 1}
+
+
 class _Tools:
     """The read-only look-ups offered to the model, bound to the asking member's guild."""
 
@@ -386,6 +548,10 @@ class _Tools:
                 result = await self._book_details(arguments)
             case ReadsInPeriod():
                 result = await self._reads_in_period(arguments)
+            case RankedBooks():
+                result = await self._ranked_books(arguments)
+            case ReadsAround():
+                result = await self._reads_around(arguments)
             case _:
                 result = await self._club_overview()
         return json.dumps({"note": UNTRUSTED_NOTE, **result}, ensure_ascii=False)
@@ -428,6 +594,53 @@ class _Tools:
         total = await self._history.count_finished_between(guild_id, arguments.start, end)
         reads = await self._history.finished_between(guild_id, arguments.start, end, limit=50)
         return {"finished_count": total, "books": [_book_json(_read_facts(read, self._snapshot)) for read in reads]}
+
+    async def _ranked_books(self, arguments: RankedBooks) -> dict[str, Any]:
+        guild_id, order = self._question.guild_id, RankOrder(arguments.order)
+        period = None
+        if arguments.start is not None or arguments.end is not None:
+            start, end = arguments.start or date.min, (arguments.end or date.max - timedelta(days=1))
+            if end < start:
+                raise ModelError("ranked_books: end is before start")
+            period = Period(start, end + timedelta(days=1), "")
+        member = arguments.member.strip()
+        if member:
+            if member.casefold() in ("me", "i", "myself"):
+                member_id: int | None = self._question.member_id
+            else:
+                ids = self._snapshot.members.get(normalise(member), ())
+                member_id = ids[0] if len(set(ids)) == 1 else None
+            if member_id is None:
+                return {"error": "no member of this club rated a book under that name", "books": []}
+            ranking = Ranking(RankOrder.WORST if order is RankOrder.WORST else RankOrder.BEST, arguments.limit,
+                              member_id=member_id)
+            rated = await self._offline.member_ranked(guild_id, self._snapshot, member_id, ranking, period)
+            return {"member_stars": [{**_book_json(book), "member_gave": stars} for book, stars in rated]}
+        books, passed, _ = await self._offline.ranked_books(guild_id, self._snapshot, order, period, arguments.limit)
+        return {
+            "order": order.value,
+            "books": [_ranked_json(book) for book in books],
+            "single_rating_book_not_ranked": _ranked_json(passed) if passed else None,
+        }
+
+    async def _reads_around(self, arguments: ReadsAround) -> dict[str, Any]:
+        guild_id = self._question.guild_id
+        if arguments.relation == "between":
+            if arguments.other_book_id is None:
+                raise ModelError("reads_around: 'between' needs other_book_id")
+            reads = await self._history.reads_from_to(guild_id, arguments.book_id, arguments.other_book_id,
+                                                      limit=MAX_IN_ORDER + 2)
+            ends = {arguments.book_id, arguments.other_book_id}
+            reads = [read for read in reads if read.book.id not in ends]
+        else:
+            reads = await self._history.reads_next_to(guild_id, arguments.book_id,
+                                                      after=arguments.relation == "after", limit=5)
+        anchor = await self._history.get_read(guild_id, arguments.book_id)
+        return {
+            "book": _book_json(_read_facts(anchor, self._snapshot)) if anchor else None,
+            "reads": [_book_json(_read_facts(read, self._snapshot)) for read in reads[:MAX_IN_ORDER]],
+            "placement": None if anchor else "not a club read: it has no place in the reading order",
+        }
 
     async def _club_overview(self) -> dict[str, Any]:
         guild_id = self._question.guild_id

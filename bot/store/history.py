@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from bot.domain.goodreads import ExportBook, GoodreadsBook, SkippedRow
 from bot.domain.names import author_key, title_key
+from bot.domain.rankings import Stars
 from bot.store.books import Book
 from bot.store.db import Database, from_db_time, to_db_time
 
@@ -93,6 +94,10 @@ _NEWEST_FIRST = (
     "ORDER BY CASE r.status WHEN 'reading' THEN 0 WHEN 'finished' THEN 1 ELSE 2 END, "
     "COALESCE(r.finished_on, r.started_on, '0000') DESC, r.id DESC"
 )
+# The club's reads in time: a finished read on the day it was finished, the current read on the day it began.
+# Planned reads and finished ones without a date have no place in that order.
+_DAY = "COALESCE(r.finished_on, r.started_on)"
+_IN_ORDER = f"r.status IN ('finished', 'reading') AND {_DAY} IS NOT NULL"
 
 # A member's vote is their /rate stars, else the stars of their latest rated review; blog posts vote once each.
 _VOTES = """
@@ -356,6 +361,47 @@ class HistoryRepository:
         )
         return _club_read(row) if row else None
 
+    async def reads_next_to(
+        self, guild_id: int, book_id: int, *, after: bool, limit: int = 3
+    ) -> list[ClubRead]:
+        """The reads just after (or just before) the book's read in time, nearest first; none when it is not dated."""
+        place = await self._place_in_order(guild_id, book_id)
+        if place is None:
+            return []
+        day, read_id = place
+        compare, direction = (">", "") if after else ("<", "DESC")
+        rows = await self._db.fetch_all(
+            f"SELECT {_READ_COLUMNS} {_READ_FROM} WHERE r.guild_id = ? AND {_IN_ORDER} "
+            f"AND ({_DAY} {compare} ? OR ({_DAY} = ? AND r.id {compare} ?)) "
+            f"ORDER BY {_DAY} {direction}, r.id {direction} LIMIT ?",
+            (guild_id, day, day, read_id, limit),
+        )
+        return [_club_read(row) for row in rows]
+
+    async def reads_from_to(
+        self, guild_id: int, first_book_id: int, last_book_id: int, *, limit: int = 50
+    ) -> list[ClubRead]:
+        """The reads from one book's read to another's in time, both included, in the order they were read
+        (the two books may be given either way round); none when either is not dated."""
+        places = [await self._place_in_order(guild_id, book_id) for book_id in (first_book_id, last_book_id)]
+        if places[0] is None or places[1] is None:
+            return []
+        (low_day, low_id), (high_day, high_id) = sorted([places[0], places[1]])
+        rows = await self._db.fetch_all(
+            f"SELECT {_READ_COLUMNS} {_READ_FROM} WHERE r.guild_id = ? AND {_IN_ORDER} "
+            f"AND ({_DAY} > ? OR ({_DAY} = ? AND r.id >= ?)) AND ({_DAY} < ? OR ({_DAY} = ? AND r.id <= ?)) "
+            f"ORDER BY {_DAY}, r.id LIMIT ?",
+            (guild_id, low_day, low_day, low_id, high_day, high_day, high_id, limit),
+        )
+        return [_club_read(row) for row in rows]
+
+    async def _place_in_order(self, guild_id: int, book_id: int) -> tuple[str, int] | None:
+        row = await self._db.fetch_one(
+            f"SELECT {_DAY} AS day, r.id FROM reads r WHERE r.guild_id = ? AND r.book_id = ? AND {_IN_ORDER}",  # noqa: S608
+            (guild_id, book_id),
+        )
+        return (row["day"], int(row["id"])) if row else None
+
     async def read_statuses(self, guild_id: int) -> dict[int, ReadStatus]:
         rows = await self._db.fetch_all("SELECT book_id, status FROM reads WHERE guild_id = ?", (guild_id,))
         return {int(row["book_id"]): row["status"] for row in rows}
@@ -407,6 +453,42 @@ class HistoryRepository:
             params,
         )
         return {int(row["book_id"]): Score(int(row["total"]), int(row["votes"])) for row in rows}
+
+    async def star_stats(self, guild_id: int) -> dict[int, Stars]:
+        """Every rated book's stars with their lowest, highest and spread, counted as `scores` counts them."""
+        votes = _VOTES.format(ratings_filter="", reviews_filter="")
+        rows = await self._db.fetch_all(
+            "SELECT book_id, SUM(stars) AS total, COUNT(*) AS votes, MIN(stars) AS low, MAX(stars) AS high, "  # noqa: S608
+            f"SUM(stars * stars) AS squares FROM ({votes}) GROUP BY book_id",
+            (guild_id, guild_id),
+        )
+        return {int(row["book_id"]): Stars(int(row["total"]), int(row["votes"]), int(row["low"]), int(row["high"]),
+                                           int(row["squares"])) for row in rows}
+
+    async def member_names(self, guild_id: int) -> dict[int, str]:
+        """The members who rated or reviewed a book, by id, each with the latest name they were seen under."""
+        rows = await self._db.fetch_all(
+            "SELECT member_id, member_name AS name, updated_at AS seen FROM ratings WHERE guild_id = ? "
+            "UNION ALL SELECT member_id, reviewer_name, created_at FROM reviews "
+            "WHERE guild_id = ? AND member_id IS NOT NULL ORDER BY seen",
+            (guild_id, guild_id),
+        )
+        return {int(row["member_id"]): row["name"] for row in rows if row["name"]}
+
+    async def member_stars(self, guild_id: int, member_id: int) -> dict[int, int]:
+        """The member's stars per book: their /rate, else the stars of their latest rated review."""
+        rows = await self._db.fetch_all(
+            "SELECT book_id, stars FROM ratings WHERE guild_id = ? AND member_id = ? "
+            "UNION ALL "
+            "SELECT r.book_id, r.rating FROM reviews r WHERE r.guild_id = ? AND r.member_id = ? "
+            "AND r.rating IS NOT NULL "
+            "AND r.id = (SELECT MAX(l.id) FROM reviews l WHERE l.guild_id = r.guild_id AND l.book_id = r.book_id "
+            "AND l.member_id = r.member_id AND l.rating IS NOT NULL) "
+            "AND NOT EXISTS (SELECT 1 FROM ratings x WHERE x.guild_id = r.guild_id AND x.book_id = r.book_id "
+            "AND x.member_id = r.member_id)",
+            (guild_id, member_id, guild_id, member_id),
+        )
+        return {int(row["book_id"]): int(row["stars"]) for row in rows}
 
     async def rated_book_ids(self, guild_id: int, member_id: int) -> set[int]:
         """Books the member has rated or reviewed."""

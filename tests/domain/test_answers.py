@@ -16,12 +16,18 @@ from bot.domain.answers import (
     Opinion,
     Period,
     Quote,
+    Ranking,
+    ReadingOrder,
     Understanding,
     answer_author,
     answer_book,
     answer_current,
     answer_last,
+    answer_member_ranking,
+    answer_not_read,
+    answer_order,
     answer_period,
+    answer_ranking,
     answer_read_next,
     answer_unknown,
     parse_period,
@@ -31,6 +37,7 @@ from bot.domain.answers import (
     unread_titles,
 )
 from bot.domain.names import NameIndex
+from bot.domain.rankings import RankOrder
 
 TODAY = date(2026, 3, 2)
 BOOKS = [
@@ -119,6 +126,59 @@ def test_questions_without_names_are_understood_by_their_wording(question: str, 
     assert ask(question, indexes).intent is intent
 
 
+@pytest.mark.parametrize(
+    ("question", "order", "limit", "period"),
+    [
+        ("which book did we like least?", RankOrder.WORST, 1, None),
+        ("what was our least favourite book of 2025?", RankOrder.WORST, 1, "in 2025"),
+        ("our top 3 this year", RankOrder.BEST, 3, "this year"),
+        ("our favourite books", RankOrder.BEST, 5, None),
+        ("the most divisive book?", RankOrder.DIVISIVE, 1, None),
+        ("which five books did we like most", RankOrder.BEST, 5, None),
+    ],
+)
+def test_rankings_are_understood_with_their_order_size_and_period(question: str, order: RankOrder, limit: int,
+                                                                  period: str | None, indexes) -> None:
+    understood = ask(question, indexes)
+    assert understood.intent is Intent.RANKED and understood.ranking == Ranking(order, limit)
+    assert (understood.period.label if understood.period else None) == period
+
+
+def test_a_member_named_in_a_ranking_is_found_by_their_display_name(indexes) -> None:
+    members = {"bob": (12,), "alice": (11,), "alice smith": (11,)}
+    for question in ("which book did Bob rate highest?", "what's bob's favourite?"):
+        understood = understand(question, indexes[0], indexes[1], TODAY, members)
+        assert understood.ranking == Ranking(RankOrder.BEST, 1, member_id=12)
+    understood = understand("what did Alice Smith like least?", indexes[0], indexes[1], TODAY, members)
+    assert understood.ranking == Ranking(RankOrder.WORST, 1, member_id=11)
+    assert ask("which book did I rate highest?", indexes).ranking == Ranking(RankOrder.BEST, 1, asker=True)
+
+
+@pytest.mark.parametrize(
+    ("question", "relation", "anchors"),
+    [
+        ("what did we read after Beloved?", "after", ((6,),)),
+        ("what came before Piranesi", "before", ((7,),)),
+        ("what did we read in between Never Let Me Go and Jane Eyre?", "between", ((1,), (4,))),
+        ("what did we read between jane eyre & beloved", "between", ((4,), (6,))),
+    ],
+)
+def test_the_reading_order_is_asked_about_titles(question: str, relation: str, anchors, indexes) -> None:
+    understood = ask(question, indexes)
+    assert understood.intent is Intent.ORDER and understood.order == ReadingOrder(relation, anchors)  # type: ignore[arg-type]
+
+
+def test_a_title_with_its_author_is_read_whole(indexes) -> None:
+    understood = ask("have we read War and Peace by Tolstoy?", indexes)
+    assert (understood.intent, understood.names, understood.by_author, understood.book_ids) == (
+        Intent.BOOK, ("War and Peace",), ("Tolstoy",), ())
+    nocturnes = ask("did we read Ishiguro's *Nocturnes*?", indexes)
+    assert nocturnes.names == ("Nocturnes",) and nocturnes.by_author == ("Kazuo Ishiguro",)
+    assert set(nocturnes.by_author_ids) == {1, 2, 3}
+    assert ask("did we read Ishiguro's Never Let Me Go?", indexes).book_ids == (1,)
+    assert ask("have you read Ishiguro before?", indexes).intent is Intent.AUTHOR
+
+
 def test_a_year_is_a_period_even_when_a_book_has_that_title(indexes) -> None:
     understood = ask("how many books did we read in 1984?", indexes)
     assert understood.intent is Intent.PERIOD and understood.period == Period(date(1984, 1, 1), date(1985, 1, 1),
@@ -196,9 +256,9 @@ def test_a_name_asked_about_still_matches_the_records_despite_typos(indexes) -> 
 
 def test_unknown_books_and_an_empty_history_are_said_plainly(indexes) -> None:
     text = answer_unknown(ask("what did the club think of Middlemarch?", indexes))
-    assert text.startswith("The club's records have no book called “Middlemarch”.")
+    assert text.startswith("No: the club hasn't read “Middlemarch”.")
     either = answer_unknown(ask("have you read Le Guin?", indexes))
-    assert either.startswith("The club's records have no book or author like “Le Guin”.")
+    assert either.startswith("No: the club's records have no book or author like “Le Guin”.")
     empty = answer_unknown(Understanding(Intent.UNKNOWN), empty_history=True)
     assert empty.startswith("The club's history is empty so far") and "`/club import`" in empty
 
@@ -313,6 +373,16 @@ def test_no_answer_exceeds_discords_limit_or_can_ping(books, names, catalogue, o
         answer_read_next(books[0] if books else None),
         answer_period(period, len(books) * 3, books),
         answer_unknown(understood),
+        answer_not_read(Understanding(Intent.BOOK, names=tuple(names), by_author=tuple(names)), books, books,
+                        catalogue),
+        answer_ranking(Ranking(RankOrder.DIVISIVE, limit=10), period, books, books[0] if books else None),
+        answer_ranking(Ranking(RankOrder.BEST), None, books[:1]),
+        answer_member_ranking(Ranking(RankOrder.WORST, limit=10), names[0], period,
+                              [(book, 3) for book in books]),
+        answer_order(Understanding(Intent.ORDER, names=tuple(names), order=ReadingOrder("between", ((1,), (2,)))),
+                     books[:2], books, len(books)),
+        answer_order(Understanding(Intent.ORDER, names=tuple(names), order=ReadingOrder("after", ((1,),))),
+                     books[:1], books),
     ]
     for text in answers:
         assert 0 < len(text) <= MESSAGE_LIMIT

@@ -490,3 +490,16 @@ def test_find_in_text_is_fast_over_a_large_club() -> None:
             titles.find_in_text(question)
             timings.append(time.perf_counter() - started)
     assert statistics.median(timings) < 0.003
+
+
+def test_a_misspelt_surname_written_as_a_name_is_corrected_even_one_letter_from_a_common_word() -> None:
+    # Found by the property above: "Warite" is one letter from "write", but capitalised after "by" it is a name.
+    index = NameIndex([(1, "Kimo Barite")], kind="author")
+    assert [match.ids for match in index.find_in_text("Has the club read anything by Warite?")] == [[1]]
+    assert [match.ids for match in index.find_in_text("Has the club read anything by warite?")] == [[1]]
+
+
+@pytest.mark.parametrize("question", ["what are the club's books?", "what did the clubs read?", "write a review"])
+def test_ordinary_words_are_never_corrected_into_a_name(question: str) -> None:
+    index = NameIndex([(1, "Amy Clubb"), (2, "Rita Bookes"), (3, "Ann Wrife")], kind="author")
+    assert index.find_in_text(question) == []

@@ -95,10 +95,46 @@ async def test_names_the_club_never_read_are_answered_plainly(club: Any) -> None
     assert (await ask("which Atwood would you recommend?")).startswith(
         "The club hasn't read anything by Atwood yet.")
     assert (await ask("what did the club think of Middlemarch?")).startswith(
-        "The club's records have no book called “Middlemarch”.")
+        "No: the club hasn't read “Middlemarch”.")
     assert (await ask("Have we ever read Le Guin?")).startswith(
-        "The club's records have no book or author like “Le Guin”.")
+        "No: the club's records have no book or author like “Le Guin”.")
     assert (await ask("have we read Beloved?")).startswith("**Beloved** by Toni Morrison: finished")
+
+
+async def test_rankings_and_the_reading_order_answer_from_the_history(club: Any) -> None:
+    async def ask(member: str, question: str) -> str:
+        answer = await (await run(club, member, "ask", question=question)).reply()
+        assert not answer.ephemeral and len(answer.content) <= 2000
+        return answer.text()
+
+    least = await ask("Carol", "which book did we like least?")
+    assert least.startswith("The club's lowest-rated read: **The Remains of the Day** by Kazuo Ishiguro, 3.5★ from "
+                            "2 ratings")
+    assert "**When We Were Orphans** by Kazuo Ishiguro has 3★ from 1 rating, one member's view" in least
+    assert (await ask("Alice", "which book did Bob rate highest?")).startswith(
+        "Bob's highest-rated book: **Never Let Me Go** by Kazuo Ishiguro, 5★.")
+    assert (await ask("Bob", "what did we read after beloved?")).startswith(
+        "After **Beloved** by Toni Morrison (finished October 2022) the club read **When We Were Orphans** by Kazuo "
+        "Ishiguro (finished January 2023).\nThen: **Piranesi** by Susanna Clarke (reading since February 2026).")
+    between = await ask("Bob", "what did we read in between when we were orphans and Never Let Me Go?")
+    assert between.startswith("Between **Never Let Me Go** by Kazuo Ishiguro (finished May 2019) and **When We "
+                              "Were Orphans** by Kazuo Ishiguro (finished January 2023) the club read 1 book:\n"
+                              "• **Beloved**")
+    assert club.double.pings() == []
+
+
+async def test_books_and_authors_the_club_never_read_get_a_plain_no(club: Any) -> None:
+    async def ask(question: str, guild: Any = None) -> str:
+        return (await (await run(club, "Alice", "ask", guild=guild, question=question)).reply()).text()
+
+    nocturnes = await ask("did we read Ishiguro's *Nocturnes*?")
+    assert nocturnes.startswith("No: the club hasn't read “Nocturnes” by Kazuo Ishiguro.\nBy Kazuo Ishiguro the club "
+                                "has read:")
+    assert all(f"**{title}**" in nocturnes for title in ISHIGURO)
+    assert (await ask("have we read War and Peace by Tolstoy?")).startswith(
+        "No: the club hasn't read “War and Peace” by Tolstoy.")
+    assert (await ask("any Zadie Smith?")).startswith("No: the club hasn't read anything by Zadie Smith yet.")
+    assert (await ask("who liked Beloved?", club.double.guild_b)).startswith("No: the club hasn't read “Beloved”.")
 
 
 async def test_a_new_club_is_told_its_history_is_empty_and_how_to_fill_it(bookclub: Any) -> None:

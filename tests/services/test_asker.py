@@ -140,6 +140,17 @@ async def test_the_catalogue_adds_the_authors_unread_books_and_is_left_out_when_
         assert "error" not in answer.text.lower()
 
 
+async def test_a_title_the_club_never_read_names_the_authors_other_books_from_the_catalogue(
+        club: Store, clock: ManualClock) -> None:
+    async with FakeOpenLibrary() as openlibrary, aiohttp.ClientSession() as session:
+        catalogue = OpenLibraryCatalogue(session, openlibrary.base_url, club.catalogue_cache, clock, timeout=0.3)
+        answer = await OfflineAsker(club.history, catalogue).answer(question("did we read Ishiguro's Nocturnes?"))
+    assert answer.text.startswith("No: the club hasn't read “Nocturnes” by Kazuo Ishiguro.\nBy Kazuo Ishiguro the "
+                                  "club has read:")
+    assert "By Kazuo Ishiguro, the club could read: **Klara and the Sun** (2021)" in answer.text
+    assert "could read: **Never Let Me Go**" not in answer.text
+
+
 # -- the model -------------------------------------------------------------------------------------
 
 
@@ -168,7 +179,7 @@ async def test_the_model_answers_from_its_tool_round(model: ModelAsker, openai_s
     assert "Never Let Me Go (4.67★)" in answer.text and "When We Were Orphans (3.0★)" in answer.text
     first, second = openai_server.completions
     assert first["model"] == "test-model" and {tool["function"]["name"] for tool in first["tools"]} == {
-        "find_books", "book_details", "reads_in_period", "club_overview"}
+        "find_books", "book_details", "reads_in_period", "club_overview", "ranked_books", "reads_around"}
     assert "untrusted" in first["messages"][0]["content"] and DONE_WHEN in first["messages"][1]["content"]
     [result] = tool_results(second)
     assert "untrusted_text" in result["note"] and len(result["books"]) == 3
@@ -205,6 +216,41 @@ async def test_periods_and_the_overview_for_the_model(model: ModelAsker, openai_
     overview = tool_results(openai_server.completions[2])[1]
     assert overview["reading_now"][0]["title"] == "Piranesi"
     assert [book["title"] for book in overview["suggestions_for_member"]][:1] == ["Beloved"]
+
+
+async def test_the_model_ranks_the_clubs_books_with_lone_ratings_set_apart(model: ModelAsker,
+                                                                          openai_server: FakeOpenAI) -> None:
+    openai_server.answer_with(tool_call("ranked_books", {"order": "worst", "limit": 2}),
+                              tool_call("ranked_books", {"order": "best", "start": "2025-01-01", "end": "2025-12-31"}),
+                              tool_call("ranked_books", {"order": "best", "member": "Bob"}), text("ok"))
+    answer = await model.answer(question("which book did we like least, the best of 2025, and Bob's favourite?"))
+    assert answer == type(answer)("ok", "model")
+    worst = tool_results(openai_server.completions[1])[0]
+    # When We Were Orphans has 3★ from Carol alone: it comes after the books several members rated.
+    assert [book["title"] for book in worst["books"]] == ["The Remains of the Day", "Never Let Me Go"]
+    assert worst["books"][0]["ratings"] == 2 and worst["books"][0]["single_rating"] is False
+    best_2025 = tool_results(openai_server.completions[2])[1]
+    assert [book["title"] for book in best_2025["books"]] == ["Beloved"]
+    bobs = tool_results(openai_server.completions[3])[2]
+    assert [(book["title"], book["member_gave"]) for book in bobs["member_stars"]] == [
+        ("Never Let Me Go", 5), ("Beloved", 5), ("The Remains of the Day", 4)]
+
+
+async def test_the_model_finds_the_reading_order_of_this_guild_only(model: ModelAsker,
+                                                                    openai_server: FakeOpenAI) -> None:
+    openai_server.answer_with(tool_call("reads_around", {"book_id": 3, "relation": "after"}),
+                              tool_call("reads_around", {"book_id": 1, "relation": "between", "other_book_id": 4}),
+                              text("ok"))
+    await model.answer(question("what did we read after When We Were Orphans, and between the others?"))
+    after = tool_results(openai_server.completions[1])[0]
+    assert after["book"]["title"] == "When We Were Orphans"
+    assert [book["title"] for book in after["reads"]] == ["Beloved", "Piranesi"]
+    between = tool_results(openai_server.completions[2])[1]
+    assert [book["title"] for book in between["reads"]] == ["When We Were Orphans"]
+    openai_server.answer_with(tool_call("reads_around", {"book_id": 3, "relation": "after"}), text("none"))
+    await model.answer(question("what did we read after When We Were Orphans?", guild_id=GUILD_B))
+    other = tool_results(openai_server.completions[-1])[0]
+    assert other["book"] is None and other["reads"] == []
 
 
 @pytest.mark.parametrize(
