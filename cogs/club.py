@@ -15,11 +15,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.answers import EXAMPLES, day_text, stars_text, titled
-from bot.domain.feeds import truncate
 from bot.domain.goodreads import MAX_BYTES, GoodreadsFormatError, SkippedRow, export_csv, parse_export
 from bot.domain.names import author_key
 from bot.domain.slots import WEEKDAYS, next_slot, parse_hhmm
 from bot.domain.spoilers import escape_markdown
+from bot.domain.text import clean_line, truncate
 from bot.errors import UserError
 from bot.services.asker import HistoryIndex, Question
 from bot.store.history import ClubRead, ReadStatus
@@ -41,7 +41,7 @@ BOOK_CHOICE = re.compile(r"^book:(\d+)$")
 
 
 def md(text: str) -> str:
-    return escape_markdown(" ".join(text.split()))
+    return escape_markdown(clean_line(text))
 
 
 def parse_day(text: str | None, option: str) -> date | None:

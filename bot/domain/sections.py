@@ -13,6 +13,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.domain.text import clean_line, cut_point
+
 THREAD_NAME_LIMIT = 100
 MAX_SECTIONS = 20
 MAX_SECTION_NAME = 30
@@ -174,8 +176,8 @@ def spoiler_free_thread_name(title: str) -> str:
 
 
 def _fit(title: str, suffix: str) -> str:
-    title = " ".join(title.split())
+    title = clean_line(title)
     room = THREAD_NAME_LIMIT - len(suffix)
     if len(title) > room:
-        title = title[: room - 1].rstrip() + "…"
+        title = title[: cut_point(title, room - 1)].rstrip() + "…"
     return title + suffix

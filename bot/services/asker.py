@@ -43,8 +43,8 @@ from bot.domain.answers import (
     understand,
     unread_titles,
 )
-from bot.domain.feeds import truncate
 from bot.domain.names import NameIndex
+from bot.domain.text import truncate
 from bot.services.openlibrary import Catalogue
 from bot.store.db import Database
 from bot.store.history import BookName, ClubRead, HistoryRepository, HistoryVersions, ReadStatus, Score

@@ -24,6 +24,7 @@ from bot.domain.sections import (
     spoiler_free_thread_name,
 )
 from bot.domain.spoilers import escape_markdown, hide
+from bot.domain.text import clean_line, truncate
 from bot.errors import NotAllowed, NotConfigured, UserError
 from bot.store.books import Book, BookRepository
 from bot.store.discussions import Discussion
@@ -49,10 +50,6 @@ CLEAR_WORDS = {"none", "clear", "-"}
 
 def md(text: str) -> str:
     return escape_markdown(text)
-
-
-def truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def spoiler_free_rules(title: str, sections: list[Section], guarded: bool) -> str:
@@ -424,9 +421,9 @@ class DiscussionsCog(commands.Cog):
     async def spoiler(self, interaction: discord.Interaction[BookClubBot],
                       text: app_commands.Range[str, 1, MAX_SPOILER_TEXT],
                       label: app_commands.Range[str, 1, MAX_LABEL] | None = None) -> None:
-        label = " ".join(label.split()) if label else ""
+        label = clean_line(label) if label else ""
         title = f"Spoiler · {md(label)}" if label else "Spoiler"
-        parts = hide(text, header=f"**{title}** · from {md(interaction.user.display_name)}")
+        parts = hide(text, header=f"**{title}** · from {md(clean_line(interaction.user.display_name))}")
         await interaction.response.send_message(parts[0], allowed_mentions=NO_PINGS)
         for part in parts[1:]:
             await interaction.followup.send(part, allowed_mentions=NO_PINGS)

@@ -12,9 +12,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.domain.feeds import guess_book, truncate
+from bot.domain.feeds import guess_book
 from bot.domain.reviews import next_announcement, parse_rating
 from bot.domain.spoilers import escape_markdown
+from bot.domain.text import clean_line, truncate
 from bot.errors import NotConfigured, UserError
 from bot.scheduler import Scheduler
 from bot.services.feeds import FeedReader
@@ -52,7 +53,7 @@ def blocked_key(guild_id: int) -> str:
 
 
 def md(text: str) -> str:
-    return escape_markdown(" ".join(text.split()))
+    return escape_markdown(clean_line(text))
 
 
 @app_commands.guild_only()
@@ -221,7 +222,7 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
     async def submit(self, interaction: discord.Interaction[Any], draft: Draft) -> None:
         """A submitted modal: refused with a way to fix it, or stored, queued and previewed."""
         guild = guild_of(interaction)
-        title, author = " ".join(draft.title.split()), " ".join(draft.author.split())
+        title, author = clean_line(draft.title), clean_line(draft.author)
         problem = None
         try:
             rating = parse_rating(draft.rating)
