@@ -19,7 +19,7 @@ from bot.domain.goodreads import MAX_BYTES, GoodreadsFormatError, SkippedRow, ex
 from bot.domain.names import author_key
 from bot.domain.slots import WEEKDAYS, next_slot, parse_hhmm
 from bot.domain.spoilers import escape_markdown
-from bot.domain.text import clean_line, truncate
+from bot.domain.text import clean_line, clip, truncate
 from bot.errors import UserError
 from bot.services.asker import HistoryIndex, Question
 from bot.store.history import ClubRead, ReadStatus
@@ -155,7 +155,7 @@ class ClubCog(commands.Cog):
             if not found.best:
                 hint = f" Did you mean {' or '.join(md(name) for name in found.did_you_mean)}?" if (
                     found.did_you_mean) else ""
-                raise UserError(f"The club's records have no author like “{md(author[:80])}”.{hint}")
+                raise UserError(f"The club's records have no author like “{md(clip(author, 80))}”.{hint}")
             book_ids = found.best
             heading = f"Club history: {', '.join(found.names[:3])}"
         history = self.bot.store.history
@@ -312,7 +312,7 @@ class ClubCog(commands.Cog):
             raise UserError(f"**{md(found.names[0])}** isn't a club read; moderators add reads with `/club add`.")
         hint = f" Did you mean {' or '.join(f'**{md(name)}**' for name in found.did_you_mean)}?" if (
             found.did_you_mean) else ""
-        raise UserError(f"No club read is called “{md(text[:100])}”.{hint}")
+        raise UserError(f"No club read is called “{md(clip(text, 100))}”.{hint}")
 
     @rate.autocomplete("book")
     async def book_autocomplete(self, interaction: discord.Interaction[BookClubBot],

@@ -27,6 +27,8 @@ from functools import lru_cache
 
 import regex
 
+from bot.domain.text import clip
+
 MAX_TERMS_PER_BOOK = 50
 MAX_TERM_LENGTH = 60
 
@@ -99,9 +101,9 @@ def parse_terms(text: str) -> list[str]:
             continue
         key = tuple(words(term))
         if not key:
-            raise TermError(f"“{term[:40]}” has no letters or digits to look for.")
+            raise TermError(f"“{clip(term, 40)}” has no letters or digits to look for.")
         if len(term) > MAX_TERM_LENGTH:
-            raise TermError(f"Terms can be at most {MAX_TERM_LENGTH} characters: “{term[:40]}…” is longer.")
+            raise TermError(f"Terms can be at most {MAX_TERM_LENGTH} characters: “{clip(term, 40)}…” is longer.")
         if key not in seen:
             seen.add(key)
             terms.append(term)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.domain.text import clean_line, cut_point
+from bot.domain.text import clean_line, clip, cut_point
 
 THREAD_NAME_LIMIT = 100
 MAX_SECTIONS = 20
@@ -138,7 +138,8 @@ def _checked_name(name: str) -> str:
     if not _squash(name):
         raise SectionError(f"“{name}” is not a section name; {SECTIONS_HELP}")
     if len(name) > MAX_SECTION_NAME:
-        raise SectionError(f"Section names can be at most {MAX_SECTION_NAME} characters: “{name[:40]}…” is longer.")
+        raise SectionError(
+            f"Section names can be at most {MAX_SECTION_NAME} characters: “{clip(name, 40)}…” is longer.")
     return name
 
 

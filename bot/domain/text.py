@@ -63,6 +63,11 @@ def cut_point(text: str, limit: int) -> int:
     return end or limit
 
 
+def clip(text: str, limit: int) -> str:
+    """The start of `text`, at most `limit` characters and whole graphemes, for quoting input back without "…"."""
+    return text[: cut_point(text, limit)]
+
+
 def truncate(text: str, limit: int) -> str:
     """Cut `text` to at most `limit` characters on a word boundary, ending with "…" when cut.
 

@@ -15,7 +15,7 @@ from discord.ext import commands
 from bot.domain.feeds import guess_book
 from bot.domain.reviews import next_announcement, parse_rating
 from bot.domain.spoilers import escape_markdown
-from bot.domain.text import clean_line, truncate
+from bot.domain.text import clean_line, clip, truncate
 from bot.errors import NotConfigured, UserError
 from bot.scheduler import Scheduler
 from bot.services.feeds import FeedReader
@@ -286,7 +286,7 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
         if book:
             found = await self.resolve_book(guild.id, book)
             if found is None:
-                raise UserError(f"The club has no book called “{md(book[:100])}”; pick one from the list.")
+                raise UserError(f"The club has no book called “{md(clip(book, 100))}”; pick one from the list.")
             query = ListQuery(book_id=found.id, member_id=query.member_id)
         embed, view = await list_page(self.bot, guild.id, query)
         await reply(interaction, embed=embed, view=view)

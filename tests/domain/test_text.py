@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from bot.domain.reviews import split_escaped
 from bot.domain.spoilers import hide
-from bot.domain.text import clean_line, graphemes, tidy_text, truncate
+from bot.domain.text import clean_line, clip, graphemes, tidy_text, truncate
 
 FAMILY = "👨\u200d👩\u200d👧\u200d👦"
 FLAG = "🇫🇷"
@@ -84,3 +84,9 @@ def test_spoiler_messages_keep_whole_graphemes(text: str, limit: int) -> None:
         assert len(joined + unescaped) in boundaries(text) and text.startswith(joined + unescaped)
         joined += unescaped
     assert joined == text
+
+
+def test_input_quoted_back_is_clipped_between_graphemes() -> None:
+    assert clip("x" * 38 + FAMILY, 40) == "x" * 38
+    assert clip("x" * 39 + E_ACUTE, 40) == "x" * 39
+    assert clip("short", 40) == "short"
