@@ -122,7 +122,8 @@ class ClubCog(commands.Cog):
             raise UserError("`finished` is before `started`.")
         if finished_on and finished_on > today:
             raise UserError("`finished` is in the future; add it as the current read with `started` only.")
-        if not title.strip() or not author.strip():
+        title, author = clean_line(title), clean_line(author)
+        if not title or not author:
             raise UserError("A read needs a title and an author.")
         await interaction.response.defer(ephemeral=True, thinking=True)
         work = await self.bot.catalogue.find_title(title, author) if self.bot.catalogue else None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from bot.domain.names import STOP_WORDS
-from bot.domain.text import tidy_text, truncate
+from bot.domain.text import clean_line, tidy_text, truncate
 
 # Tags whose content is never text a reader sees.
 _HIDDEN = frozenset({"script", "style", "noscript", "template", "head", "title", "svg", "iframe", "object"})
@@ -149,7 +149,7 @@ def guess_book(title: str) -> BookGuess | None:
     Understands "Title by Author", "Review: Title by Author", "“Title” by Author",
     "Title – Author", a lead-in sentence before a colon and a trailing "(book review)".
     """
-    text = " ".join(title.split())
+    text = clean_line(title)
     is_review = bool(_REVIEW_PREFIX.match(text)) or bool(_NOISE_SUFFIX.search(text))
     text = _REVIEW_PREFIX.sub("", text)
     while (shorter := _NOISE_SUFFIX.sub("", text)) != text:

@@ -24,7 +24,7 @@ from bot.domain.sections import (
     spoiler_free_thread_name,
 )
 from bot.domain.spoilers import escape_markdown, hide
-from bot.domain.text import clean_line, truncate
+from bot.domain.text import clean_line, clip, truncate
 from bot.errors import NotAllowed, NotConfigured, UserError
 from bot.store.books import Book, BookRepository
 from bot.store.discussions import Discussion
@@ -209,9 +209,10 @@ class DiscussionsCog(commands.Cog):
         title, author = text, ""
         if " by " in text:
             title, _, author = text.rpartition(" by ")
-        if not title.strip():
+        title, author = clean_line(title), clean_line(author)
+        if not title:
             raise UserError("Type the book's title, optionally followed by “by Author”.")
-        book, _ = await self.bot.store.books.find_or_create(guild_id, title, author[:BookRepository.MAX_AUTHOR])
+        book, _ = await self.bot.store.books.find_or_create(guild_id, title, clip(author, BookRepository.MAX_AUTHOR))
         return book
 
     @start.autocomplete("book")
