@@ -2,8 +2,8 @@
 
 Run with `make bench` or `.venv/bin/python benchmarks/guard.py [--books N] [--terms N] [--messages N]`.
 The target (PRODUCT.md) is under 100 µs a message. Messages are a mix of what members write in a
-spoiler-free thread: short chat, paragraphs with accents and emoji, a few with a spoiler term, and
-a few at Discord's 2,000-character limit; each is checked in a spoiler-free place, as the bot does.
+spoiler-free thread: short chat, paragraphs with accents, emoji and markdown emphasis, a few with a
+spoiler term, and a few at Discord's 2,000-character limit; each is checked in a spoiler-free place, as the bot does.
 """
 
 from __future__ import annotations
@@ -81,6 +81,9 @@ def message(rng: random.Random, terms: list[str]) -> str:
             word = rng.choice(terms)
         else:
             word = rng.choice(CHAT)
+        if rng.random() < 0.02:
+            # Emphasis makes the guard read the message a second time, without the markers.
+            word = rng.choice(["*{}*", "**{}**", "_{}_", "~~{}~~"]).format(word)
         parts.append(word + (rng.choice([",", ".", "!", "?"]) if rng.random() < 0.1 else ""))
         length += len(parts[-1]) + 1
     return " ".join(parts)[:size]

@@ -17,12 +17,12 @@ from discord.ext import commands
 
 from bot.app.club import ClubService
 from bot.domain.answers import EXAMPLES, day_text, stars_text, titled
-from bot.domain.feeds import truncate
 from bot.domain.goodreads import MAX_BYTES, GoodreadsFormatError, SkippedRow, export_csv, parse_export
 from bot.domain.ids import parse_id
 from bot.domain.names import author_key
 from bot.domain.slots import WEEKDAYS, next_slot, parse_hhmm
 from bot.domain.spoilers import escape_markdown
+from bot.domain.text import clean_line, clip, truncate
 from bot.errors import UserError
 from bot.services.asker import HistoryIndex, Question
 from bot.store.history import ClubRead, ReadStatus
@@ -47,7 +47,7 @@ CONFIRM_SECONDS = 120.0
 
 
 def md(text: str) -> str:
-    return escape_markdown(" ".join(text.split()))
+    return escape_markdown(clean_line(text))
 
 
 def parse_day(text: str | None, option: str) -> date | None:
@@ -197,7 +197,8 @@ class ClubCog(commands.Cog):
             raise UserError("`finished` is before `started`.")
         if finished_on and finished_on > today:
             raise UserError("`finished` is in the future; add it as the current read with `started` only.")
-        if not title.strip() or not author.strip():
+        title, author = clean_line(title), clean_line(author)
+        if not title or not author:
             raise UserError("A read needs a title and an author.")
         await interaction.response.defer(ephemeral=True, thinking=True)
         work = await self.bot.catalogue.find_title(title, author) if self.bot.catalogue else None
@@ -313,7 +314,7 @@ class ClubCog(commands.Cog):
             if not found.best:
                 hint = f" Did you mean {' or '.join(md(name) for name in found.did_you_mean)}?" if (
                     found.did_you_mean) else ""
-                raise UserError(f"The club's records have no author like “{md(author[:80])}”.{hint}")
+                raise UserError(f"The club's records have no author like “{md(clip(author, 80))}”.{hint}")
             book_ids = found.best
             heading = f"Club history: {', '.join(found.names[:3])}"
         history = self.bot.store.history
@@ -492,7 +493,7 @@ class ClubCog(commands.Cog):
             raise UserError(f"**{md(found.names[0])}** isn't a club read; moderators add reads with `/club add`.")
         hint = f" Did you mean {' or '.join(f'**{md(name)}**' for name in found.did_you_mean)}?" if (
             found.did_you_mean) else ""
-        raise UserError(f"No club read is called “{md(text[:100])}”.{hint}")
+        raise UserError(f"No club read is called “{md(clip(text, 100))}”.{hint}")
 
     @rate.autocomplete("book")
     async def book_autocomplete(self, interaction: discord.Interaction[BookClubBot],

@@ -24,7 +24,6 @@ from discord.ext import commands
 from bot.app.nominations import NominationService
 from bot.domain.answers import day_text, titled
 from bot.domain.durations import format_duration, parse_duration
-from bot.domain.feeds import truncate
 from bot.domain.ids import parse_id
 from bot.domain.polls import (
     MAX_AUTHOR,
@@ -40,6 +39,7 @@ from bot.domain.polls import (
     tally_lines,
 )
 from bot.domain.spoilers import escape_markdown
+from bot.domain.text import clean_line, truncate
 from bot.domain.voting import Round
 from bot.errors import NotConfigured, UserError
 from bot.scheduler import PermanentJobError
@@ -75,7 +75,7 @@ ORDINALS = ("1st", "2nd", "3rd", "4th", "5th", "6th", "7th", "8th", "9th", "10th
 
 
 def md(text: str) -> str:
-    return escape_markdown(" ".join(text.split()))
+    return escape_markdown(clean_line(text))
 
 
 def mentions(member_ids: Sequence[int]) -> str:
@@ -322,7 +322,7 @@ class PollsCog(commands.Cog, name=COG_NAME):
     async def nominate(self, interaction: discord.Interaction[BookClubBot], title: str,
                        author: str | None = None) -> None:
         guild = guild_of(interaction)
-        title, author = " ".join(title.split()), " ".join((author or "").split())
+        title, author = clean_line(title), clean_line(author or "")
         if not title:
             raise UserError("A nomination needs a title.")
         if len(title) > MAX_TITLE:

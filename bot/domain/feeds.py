@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from bot.domain.names import STOP_WORDS
+from bot.domain.text import clean_line, tidy_text, truncate
 
 # Tags whose content is never text a reader sees.
 _HIDDEN = frozenset({"script", "style", "noscript", "template", "head", "title", "svg", "iframe", "object"})
@@ -17,34 +18,7 @@ _PARAGRAPHS = frozenset(
     }
 )  # fmt: skip
 _LINES = frozenset({"br", "li", "dt", "dd", "tr"})
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r"\s+")
-
-
-def tidy_text(text: str) -> str:
-    """Plain text as the bot shows it: single spaces, no control characters, at most one blank line in a row."""
-    lines = _CONTROL.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n")).split("\n")
-    kept: list[str] = []
-    for line in lines:
-        clean = " ".join(line.split())
-        if clean or (kept and kept[-1]):
-            kept.append(clean)
-    return "\n".join(kept).strip("\n")
-
-
-def truncate(text: str, limit: int) -> str:
-    """Cut `text` to at most `limit` characters on a word boundary, ending with "…" when cut."""
-    if limit < 1:
-        raise ValueError("limit must be at least 1")
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    if not text[limit - 1].isspace():
-        boundary = max(cut.rfind(" "), cut.rfind("\n"))
-        # Only back off to a word boundary when that keeps most of the text; one huge word is cut mid-word.
-        if boundary >= limit // 2:
-            cut = cut[:boundary]
-    return cut.rstrip(" \n,;:-–—") + "…"
 
 
 class _TextCollector(HTMLParser):
@@ -175,7 +149,7 @@ def guess_book(title: str) -> BookGuess | None:
     Understands "Title by Author", "Review: Title by Author", "“Title” by Author",
     "Title – Author", a lead-in sentence before a colon and a trailing "(book review)".
     """
-    text = " ".join(title.split())
+    text = clean_line(title)
     is_review = bool(_REVIEW_PREFIX.match(text)) or bool(_NOISE_SUFFIX.search(text))
     text = _REVIEW_PREFIX.sub("", text)
     while (shorter := _NOISE_SUFFIX.sub("", text)) != text:

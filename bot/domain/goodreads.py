@@ -12,8 +12,9 @@ from typing import cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.domain.feeds import html_to_text, tidy_text
+from bot.domain.feeds import html_to_text
 from bot.domain.names import author_key, title_key
+from bot.domain.text import tidy_text
 
 GOODREADS_COLUMNS: tuple[str, ...] = (
     "Book Id",

@@ -11,8 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from bot.domain.feeds import truncate
 from bot.domain.names import author_key, title_key
+from bot.domain.text import truncate
 from bot.domain.voting import Round, instant_runoff, plurality_winner
 
 PollMode = Literal["native", "ranked"]

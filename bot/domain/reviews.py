@@ -7,9 +7,9 @@ import string
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from bot.domain.feeds import truncate
 from bot.domain.slots import next_slot, parse_hhmm
 from bot.domain.spoilers import escape_markdown, hide
+from bot.domain.text import cut_point, truncate
 
 MAX_REVIEW = 4000
 MAX_SPOILERS = 1000
@@ -115,7 +115,8 @@ def split_escaped(text: str, limit: int) -> list[str]:
     """Member text escaped for markdown and cut into pieces of at most `limit` characters each.
 
     Cuts fall after a blank line, else a line end, else a space, as long as that keeps at least
-    half the piece; a backslash escape is never split from its character.
+    half the piece; a backslash escape is never split from its character, nor a grapheme (an emoji
+    sequence, a flag, a letter with its accents) unless it alone is longer than a piece.
     """
     if limit < 2:
         raise ValueError("a piece needs room for at least one escaped character")
@@ -128,6 +129,8 @@ def split_escaped(text: str, limit: int) -> list[str]:
             cost += _cost(text[stop])
             stop += 1
         if stop < len(text):
+            # Back to the last whole grapheme, so no emoji or accented letter is split between embeds.
+            stop = start + cut_point(text[start:], stop - start)
             window = text[start:stop]
             for separator in ("\n\n", "\n", " "):
                 at = window.rfind(separator)

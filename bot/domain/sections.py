@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from bot.domain.text import clean_line, clip, cut_point
+
 THREAD_NAME_LIMIT = 100
 MAX_SECTIONS = 20
 MAX_SECTION_NAME = 30
@@ -177,7 +179,8 @@ def _checked_name(name: str) -> str:
     if not _squash(name):
         raise SectionError(f"“{name}” is not a section name; {SECTIONS_HELP}")
     if len(name) > MAX_SECTION_NAME:
-        raise SectionError(f"Section names can be at most {MAX_SECTION_NAME} characters: “{name[:40]}…” is longer.")
+        raise SectionError(
+            f"Section names can be at most {MAX_SECTION_NAME} characters: “{clip(name, 40)}…” is longer.")
     return name
 
 
@@ -215,8 +218,8 @@ def spoiler_free_thread_name(title: str) -> str:
 
 
 def _fit(title: str, suffix: str) -> str:
-    title = " ".join(title.split())
+    title = clean_line(title)
     room = THREAD_NAME_LIMIT - len(suffix)
     if len(title) > room:
-        title = title[: room - 1].rstrip() + "…"
+        title = title[: cut_point(title, room - 1)].rstrip() + "…"
     return title + suffix

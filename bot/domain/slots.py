@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from rapidfuzz import fuzz, process
 
+from bot.domain.text import truncate
+
 WEEKDAYS: tuple[str, ...] = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 HHMM_HELP = "Use a 24-hour time like 18:00 or 7:05."
@@ -56,7 +58,7 @@ def parse_hhmm(text: str) -> time:
     cleaned = text.strip()
     found = _HHMM.fullmatch(cleaned)
     if found is None:
-        shown = cleaned if len(cleaned) <= 20 else cleaned[:19] + "…"
+        shown = truncate(cleaned, 20)
         raise ValueError(f"“{shown}” is not a time. {HHMM_HELP}")
     hour, minute = int(found.group(1)), int(found.group(2))
     if hour > 23 or minute > 59:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 import string
-import unicodedata
 from bisect import bisect_right
-from functools import cache
 from itertools import accumulate
+
+from bot.domain.text import graphemes
 
 MESSAGE_LIMIT = 2000
 
@@ -101,49 +100,14 @@ def _ends_line(char: str) -> bool:
 
 
 def _units(text: str, smallest_room: int) -> list[str]:
-    """Split text into user-perceived characters, the pieces a message break never divides.
+    """Split text into user-perceived characters (grapheme clusters), the pieces a message break never divides.
 
-    An approximation of Unicode grapheme clusters that covers what members type: combining
-    accents, emoji with skin tones, variation selectors and ZWJ sequences, flags, CRLF. A
-    cluster too long for a message on its own is broken into code points.
+    A cluster too long for a message on its own is broken into code points.
     """
-    pattern, may_join = _cluster_patterns()
-    if may_join.search(text) is None:
-        return list(text)
     units: list[str] = []
-    for unit in pattern.findall(text):
+    for unit in graphemes(text):
         if len(unit) > 1 and _cost(unit) > smallest_room:
             units.extend(unit)
         else:
             units.append(unit)
     return units
-
-
-@cache
-def _cluster_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """A pattern matching one cluster, and one finding whether a text has any longer than a character."""
-    # Combining marks are spread over the first two planes and plane 14; no other plane has any.
-    marks = [
-        code
-        for code in (*range(0x20000), *range(0xE0000, 0xE0200))
-        if unicodedata.category(chr(code)) in {"Mn", "Mc", "Me"}
-    ]
-    extenders = _char_class(
-        [*marks, *range(0x1F3FB, 0x1F400), *range(0xE0020, 0xE0080)]  # skin tones, flag tags
-    )
-    not_control = "[^\\x00-\\x1f\\x7f-\\x9f]"
-    regional_pair = "[\\U0001f1e6-\\U0001f1ff]{2}"
-    # A base followed by marks, modifiers, and characters glued on with a zero-width joiner.
-    extended = f"{not_control}(?:{extenders}|\\u200d{not_control}?)*"
-    cluster = re.compile(f"\\r\\n|{regional_pair}|{extended}|.", re.DOTALL)
-    return cluster, re.compile(f"\\r\\n|{regional_pair}|{extenders}|\\u200d")
-
-
-def _char_class(codes: list[int]) -> str:
-    ranges: list[list[int]] = []
-    for code in sorted(set(codes)):
-        if ranges and ranges[-1][1] == code - 1:
-            ranges[-1][1] = code
-        else:
-            ranges.append([code, code])
-    return "[" + "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in ranges) + "]"

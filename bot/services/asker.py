@@ -51,9 +51,10 @@ from bot.domain.answers import (
     understand,
     unread_titles,
 )
-from bot.domain.feeds import truncate
+from bot.domain.model_output import Evidence, sanitise, unsupported_names
 from bot.domain.names import NameIndex, common_english, normalise
 from bot.domain.rankings import RankOrder, Stars, passed_over, rank
+from bot.domain.text import truncate
 from bot.services.openlibrary import Catalogue
 from bot.store.db import Database
 from bot.store.history import BookName, ClubRead, HistoryRepository, HistoryVersions, ReadStatus
@@ -693,6 +694,7 @@ class ModelAsker:
             {"role": "user", "content": f"Member asking: {question.member_name}\nToday: {question.today.isoformat()}\n"
                                         f"Question: {question.text}"},
         ]
+        results: list[str] = []
         for round_number in range(self._max_tool_rounds + 1):
             last_round = round_number == self._max_tool_rounds
             completion = await self._client.chat.completions.create(
@@ -709,7 +711,7 @@ class ModelAsker:
                 text = (message.content or "").strip()
                 if not text:
                     raise ModelError("the model's answer is empty")
-                return truncate(text, MESSAGE_LIMIT)
+                return truncate(_checked(text, question, results), MESSAGE_LIMIT)
             messages.append({
                 "role": "assistant",
                 "content": message.content,
@@ -721,5 +723,16 @@ class ModelAsker:
             })
             for call in calls:
                 result = await tools.run(call.function.name, call.function.arguments)
+                results.append(result)
                 messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
         raise ModelError("no answer within the tool rounds")
+
+
+def _checked(text: str, question: Question, results: Sequence[str]) -> str:
+    """The model's answer as it may be posted, or ModelError when it names what its tool results do not hold."""
+    evidence = Evidence.from_tool_results(f"{question.member_name}\n{question.text}", results)
+    posted = sanitise(text, evidence)
+    unsupported = unsupported_names(posted, evidence)
+    if unsupported:
+        raise ModelError(f"the answer names what the tool results do not hold: {unsupported[:3]!r}")
+    return posted

@@ -15,6 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from bot.domain.text import graphemes
 from bot.domain.voting import Round
 
 log = logging.getLogger(__name__)
@@ -149,12 +150,13 @@ def _label(text: str, width: int) -> str:
         for char in " ".join(text.split())
         if unicodedata.category(char) not in {"Cc", "Cf"}
     )
-    if len(cleaned) <= width:
+    units = graphemes(cleaned)
+    if len(units) <= width:
         return cleaned
     # The middle goes: series titles differ at the end ("…, Book 2") as often as at the start.
     head = math.ceil((width - 1) * 0.6)
     tail = width - 1 - head
-    return f"{cleaned[:head].rstrip()}…{cleaned[-tail:].lstrip()}"
+    return f"{''.join(units[:head]).rstrip()}…{''.join(units[len(units) - tail:]).lstrip()}"
 
 
 @cache

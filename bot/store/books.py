@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from bot.domain.names import author_key, title_key
+from bot.domain.text import clean_line
 from bot.store.db import Database, to_db_time
 
 
@@ -91,7 +92,7 @@ class BookRepository:
         isbn13: str | None = None, cover_url: str | None = None,
     ) -> tuple[Book, bool]:
         """The existing book (filling in what it lacked), or a new one; True when created."""
-        title, author = " ".join(title.split()), " ".join(author.split())
+        title, author = clean_line(title), clean_line(author)
         if not title:
             raise ValueError("a book needs a title")
         existing = await self.find(guild_id, title, author, work_key)

@@ -30,6 +30,7 @@ from bot.domain.sections import (
     spoiler_free_thread_name,
 )
 from bot.domain.spoilers import escape_markdown, hide
+from bot.domain.text import clean_line, clip, truncate
 from bot.errors import NotAllowed, NotConfigured, UserError
 from bot.store.books import Book, BookRepository
 from bot.store.discussions import Discussion
@@ -63,10 +64,6 @@ CLEAR_WORDS = {"none", "clear", "-"}
 
 def md(text: str) -> str:
     return escape_markdown(text)
-
-
-def truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def dated(label: str, target_date: date | None) -> str:
@@ -278,9 +275,10 @@ class DiscussionsCog(commands.Cog):
         title, author = text, ""
         if " by " in text:
             title, _, author = text.rpartition(" by ")
-        if not title.strip():
+        title, author = clean_line(title), clean_line(author)
+        if not title:
             raise UserError("Type the book's title, optionally followed by “by Author”.")
-        book, _ = await self.bot.store.books.find_or_create(guild_id, title, author[:BookRepository.MAX_AUTHOR])
+        book, _ = await self.bot.store.books.find_or_create(guild_id, title, clip(author, BookRepository.MAX_AUTHOR))
         return book
 
     @start.autocomplete("book")
@@ -547,9 +545,9 @@ class DiscussionsCog(commands.Cog):
     async def spoiler(self, interaction: discord.Interaction[BookClubBot],
                       text: app_commands.Range[str, 1, MAX_SPOILER_TEXT],
                       label: app_commands.Range[str, 1, MAX_LABEL] | None = None) -> None:
-        label = " ".join(label.split()) if label else ""
+        label = clean_line(label) if label else ""
         title = f"Spoiler · {md(label)}" if label else "Spoiler"
-        parts = hide(text, header=f"**{title}** · from {md(interaction.user.display_name)}")
+        parts = hide(text, header=f"**{title}** · from {md(clean_line(interaction.user.display_name))}")
         await interaction.response.send_message(parts[0], allowed_mentions=NO_PINGS)
         for part in parts[1:]:
             await interaction.followup.send(part, allowed_mentions=NO_PINGS)

@@ -14,10 +14,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app.reviews import ReviewService, review_label
-from bot.domain.feeds import guess_book, truncate
+from bot.domain.feeds import guess_book
 from bot.domain.ids import parse_id
 from bot.domain.reviews import next_announcement, parse_rating
 from bot.domain.spoilers import escape_markdown
+from bot.domain.text import clean_line, clip, truncate
 from bot.errors import NotConfigured, UserError
 from bot.scheduler import Scheduler
 from bot.services.feeds import FeedReader
@@ -55,7 +56,7 @@ def blocked_key(guild_id: int) -> str:
 
 
 def md(text: str) -> str:
-    return escape_markdown(" ".join(text.split()))
+    return escape_markdown(clean_line(text))
 
 
 class ReviewPosts:
@@ -248,7 +249,7 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
     async def submit(self, interaction: discord.Interaction[Any], draft: Draft) -> None:
         """A submitted modal: refused with a way to fix it, or stored, queued and previewed."""
         guild = guild_of(interaction)
-        title, author = " ".join(draft.title.split()), " ".join(draft.author.split())
+        title, author = clean_line(draft.title), clean_line(draft.author)
         problem = None
         try:
             rating = parse_rating(draft.rating)
@@ -312,7 +313,7 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
         if book:
             found = await self.resolve_book(guild.id, book)
             if found is None:
-                raise UserError(f"The club has no book called “{md(book[:100])}”; pick one from the list.")
+                raise UserError(f"The club has no book called “{md(clip(book, 100))}”; pick one from the list.")
             query = ListQuery(book_id=found.id, member_id=query.member_id)
         embed, view = await list_page(self.bot, guild.id, query)
         await reply(interaction, embed=embed, view=view)

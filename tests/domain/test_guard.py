@@ -154,3 +154,75 @@ def test_a_term_between_any_separators_is_always_found(prefix: str, suffix: str,
                                                        after: str) -> None:
     matcher = SpoilerMatcher.build({1: [" ".join(term)]})
     assert matcher.find(f"{prefix}{before}{' '.join(_variant(w, 1) for w in term)}{after}{suffix}") is not None
+
+
+# --- evasions: what renders as the term is the term ----------------------------------------------
+
+EVASION_MATCHER = SpoilerMatcher.build({1: ["Dumbledore", "Snape kills", "Ron", "Ruth dies"]})
+
+
+@pytest.mark.parametrize(
+    ("message", "term"),
+    [
+        ("Dumb\u200bledore dies", "Dumbledore"),  # zero-width space
+        ("Dumb\u200dle\u200cdore", "Dumbledore"),  # zero-width joiner and non-joiner
+        ("Dumble\u00addore", "Dumbledore"),  # soft hyphen
+        ("Dumb\u2060le\ufeffdore", "Dumbledore"),  # word joiner, zero-width no-break space
+        ("Dum\u202ablе\u202cdore", "Dumbledore"),  # embedding controls, and a Cyrillic "е"
+        ("Dum\u2066bl\u2069edore", "Dumbledore"),  # isolates
+        ("Dumb\u200eledore\u200f", "Dumbledore"),  # direction marks
+        ("Dum*bl*edore", "Dumbledore"),
+        ("Dum**bl**edore", "Dumbledore"),
+        ("Dumb__le__dore", "Dumbledore"),
+        ("Dumb~~le~~dore", "Dumbledore"),
+        ("Dumb||le||dore", "Dumbledore"),
+        ("Dumb＊le＊dore", "Dumbledore"),  # fullwidth asterisks
+        ("Snape **kills** him", "Snape kills"),
+        ("__Snape__ _kills_", "Snape kills"),
+        ("DUMBLЕDОRЕ", "Dumbledore"),  # Cyrillic capitals Е and О
+        ("dumblеdоrе", "Dumbledore"),  # Cyrillic small е and о
+        ("Dumbledοre", "Dumbledore"),  # Greek omicron
+        ("Ѕnаре kills", "Snape kills"),  # Cyrillic Ѕ, а, р, е
+        ("ᴅᴜᴍʙʟᴇᴅᴏʀᴇ", "Dumbledore"),  # small capitals
+        ("ＤＵＭＢＬＥＤＯＲＥ", "Dumbledore"),  # fullwidth
+        ("𝐃𝐮𝐦𝐛𝐥𝐞𝐝𝐨𝐫𝐞", "Dumbledore"),  # mathematical bold
+        ("Dúmblèdörê", "Dumbledore"),
+        ("Du\u0301mbledo\u0308re", "Dumbledore"),  # combining accents
+        ("Ru\u200bth_dies", "Ruth dies"),
+    ],
+)
+def test_invisible_characters_emphasis_and_look_alike_letters_do_not_hide_a_term(message: str,
+                                                                                  term: str | None) -> None:
+    hit = EVASION_MATCHER.find(message)
+    assert (hit.term if hit else None) == term
+
+
+@pytest.mark.parametrize("message", ["Ronald", "Ron's friend Ronaldo", "Hermione", "Ruthless", "Ruth_less"])
+def test_the_new_folding_keeps_whole_word_matching(message: str) -> None:
+    hit = EVASION_MATCHER.find(message)
+    assert hit is None or (hit.term == "Ron" and "Ron's" in message)
+
+
+def test_cyrillic_terms_still_match_in_either_case() -> None:
+    matcher = SpoilerMatcher.build({1: ["Вера"]})
+    assert matcher.find("ВЕРА уходит") is not None and matcher.find("и вера тоже") is not None
+    assert matcher.find("Верность") is None
+
+
+INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u00ad", "\u2060", "\ufeff", "\u202a", "\u202c", "\u202d", "\u2066",
+             "\u2069", "\u200e", "\u200f", "\u061c", "\u034f", "\ufe0f"]
+MARKERS = ["*", "**", "_", "__", "~~", "||"]
+
+
+@settings(deadline=None, max_examples=300)
+@given(prefix=message_text, suffix=message_text, term=st.lists(written_word, min_size=1, max_size=3),
+       insertions=st.lists(st.tuples(st.integers(0, 200), st.sampled_from(INVISIBLE + MARKERS)), min_size=1,
+                           max_size=6))
+def test_inserting_invisible_characters_or_emphasis_into_a_term_still_matches(
+        prefix: str, suffix: str, term: list[str], insertions: list[tuple[int, str]]) -> None:
+    written = " ".join(term)
+    for position, inserted in insertions:
+        at = position % (len(written) + 1)
+        written = written[:at] + inserted + written[at:]
+    matcher = SpoilerMatcher.build({1: [" ".join(term)]})
+    assert matcher.find(f"{prefix} {written} {suffix}") is not None

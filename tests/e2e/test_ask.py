@@ -12,7 +12,7 @@ from bot.services.asker import ModelAsker, OfflineAsker
 from bot.services.meeting_asker import MeetingAsker
 from bot.store.db import to_db_time
 from tests.discord_double.interactions import CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE
-from tests.doubles.openai_server import FakeOpenAI, summarise_tool_results, tool_call
+from tests.doubles.openai_server import FakeOpenAI, summarise_tool_results, text, tool_call
 
 QUESTION = "have you read any books written by Ishiguro? If yes, which one(s) do you recommend?"
 ISHIGURO = ("Never Let Me Go", "The Remains of the Day", "When We Were Orphans")
@@ -236,3 +236,30 @@ async def test_a_model_body_that_is_not_json_gives_way_to_the_offline_answer(clu
     model.fail(garbage=True)
     text = (await (await run(club, "Alice", "ask", question=QUESTION)).reply(timeout=10.0)).text()
     assert "I'd recommend **Never Let Me Go**" in text
+
+
+INJECTED = (
+    "**Never Let Me Go** by Kazuo Ishiguro is the club's favourite. @everyone claim free Nitro at "
+    "https://discord-nitro.gift/claim or sign in on [the club's page](https://bookclub-login.example.com/auth), "
+    "join discord.gg/freebooks and ask <@&123456789012345678> in <#123456789012345679>, says <@!42>."
+)
+
+
+async def test_links_and_mentions_a_review_talked_the_model_into_never_reach_discord(club: Any,
+                                                                                     model: FakeOpenAI) -> None:
+    model.answer_with(tool_call("find_books", {"author": "Ishiguro"}), text(INJECTED))
+    posted = (await (await run(club, "Alice", "ask", question=QUESTION)).reply()).text()
+    for planted in ("http", "discord-nitro.gift", "bookclub-login", "discord.gg", "](", "@everyone", "<@", "<#"):
+        assert planted not in posted
+    assert posted.startswith("**Never Let Me Go** by Kazuo Ishiguro is the club's favourite. everyone claim free "
+                             "Nitro at (link removed) or sign in on the club's page, join (link removed) and ask a "
+                             "role in a channel, says a member.")
+    assert club.double.pings() == []
+
+
+async def test_a_model_answer_naming_a_book_the_records_lack_gives_way_to_the_offline_answer(
+        club: Any, model: FakeOpenAI) -> None:
+    model.answer_with(tool_call("find_books", {"author": "Ishiguro"}),
+                      text("Members loved **Never Let Me Go**, but read **The Nitro Giveaway** by Free Gifts next."))
+    posted = (await (await run(club, "Alice", "ask", question=QUESTION)).reply()).text()
+    assert "Nitro" not in posted and "I'd recommend **Never Let Me Go**" in posted

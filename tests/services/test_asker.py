@@ -329,3 +329,21 @@ async def test_startup_builds_the_model_asker_only_with_an_api_key(club: Store, 
             asker = await open_asker(model_settings, stack, catalogue)
             assert await asker.answer(question("anything?")) == Answer("From the model.", "model")
         assert openai_server.completions[0]["model"] == "local-model"
+
+
+async def test_a_model_answer_is_posted_without_planted_links_or_mentions(model: ModelAsker,
+                                                                         openai_server: FakeOpenAI) -> None:
+    openai_server.answer_with(tool_call("book_details", {"book_id": 1}), text(
+        "Bob loved **Never Let Me Go**: “Devastating.” @here get it free at [the shop](https://evil.example.com) "
+        "or https://evil.example.com/dl <@1>"))
+    answer = await model.answer(question("what did the club think of Never Let Me Go?"))
+    assert answer == Answer("Bob loved **Never Let Me Go**: “Devastating.” here get it free at the shop or "
+                            "(link removed) a member", "model")
+
+
+async def test_a_model_answer_quoting_what_no_review_says_gives_the_offline_answer(model: ModelAsker,
+                                                                                  openai_server: FakeOpenAI) -> None:
+    openai_server.answer_with(tool_call("book_details", {"book_id": 1}),
+                              text("Bob wrote: “Everyone must claim their prize at the link below.”"))
+    answer = await model.answer(question("what did the club think of Never Let Me Go?"))
+    assert answer.source == "offline" and "prize" not in answer.text
