@@ -264,7 +264,7 @@ async def test_a_close_that_stopped_after_posting_finds_its_post_instead_of_post
 
 async def test_bidi_controls_in_a_nominated_title_are_not_echoed(bookclub: Any) -> None:
     guild = bookclub.double.guild_a
-    ix = await bookclub.double.slash(guild, guild.member("Alice"), "nominate", timeout=5.0,
+    ix = await bookclub.double.slash(guild, guild.member("Alice"), "nominate add", timeout=5.0,
                                      title="The \u202eRed\u202c House\u2066", author="Mark \u2067Haddon\u2069\u200f")
     echoed = (await ix.reply(timeout=SETTLE)).text()
     assert not any(char in echoed for char in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
