@@ -46,6 +46,7 @@ from .model import (
     User,
 )
 from .rest import Answer, ApiRequest, RestApi
+from .schema import request_schemas
 from .world import DEFAULT_TOKEN, SYSTEM_TYPES, World
 
 log = logging.getLogger(__name__)
@@ -159,6 +160,8 @@ class DiscordDouble(World):
         super().__init__(token=token, bot_name=bot_name)
         self.rest = RestApi(self)
         self.requests: list[RecordedRequest] = []
+        # Bodies Discord's schema refuses, as "METHOD path: errors"; the bot may swallow the 400, tests must not.
+        self.invalid_bodies: list[str] = []
         self.faults: list[Fault] = []
         self.holds: list[Hold] = []
         self._runner: web.AppRunner | None = None
@@ -303,6 +306,11 @@ class DiscordDouble(World):
     async def _answer(
         self, request: web.Request, record: RecordedRequest, api: ApiRequest
     ) -> tuple[int, Any, dict[str, str]]:
+        refused = request_schemas().check(api.method, api.path, api.json)
+        if refused is not None:
+            log.warning("discord double refused the body of %s %s: %s", api.method, api.path, refused.body["errors"])
+            self.invalid_bodies.append(f"{api.method} {api.path}: {json.dumps(refused.body['errors'])}")
+            return refused.status, refused.body, {}
         fault = self._take(self.faults, record)
         if fault is not None:
             fault.hits += 1
