@@ -27,6 +27,7 @@ SPEC_URI = "urn:discord-openapi"
 METHODS = ("get", "put", "post", "patch", "delete")
 PARAMETER = re.compile(r"^\{[^/}]+\}$")
 MAX_VERDICTS = 4096
+NAMING = {"const", "title", "description"}
 
 Error = tuple[Path, str, str]  # where in the body, Discord's code, its message
 
@@ -45,12 +46,59 @@ def _relax(spec: dict[str, Any]) -> None:
     }
 
 
+def _simplify_unions(spec: dict[str, Any]) -> None:
+    """Unions rewritten to give the same verdicts with less work: they were most of the cost of checking a body.
+
+    A union of constants (the spec's way of naming enum values) becomes an `enum`. A union whose branches each fix
+    a different `type` is checked against the one branch the body's `type` names (every other branch refuses that
+    `type`), instead of checking each component of a message against every kind of component; a `type` no branch
+    names still meets the whole union, and gets its error.
+    """
+    schemas = spec["components"]["schemas"]
+
+    def tags(branch: dict[str, Any]) -> list[Any] | None:
+        ref = branch.get("$ref", "")
+        if len(branch) != 1 or not ref.startswith("#/components/schemas/"):
+            return None
+        tag = schemas[ref.rsplit("/", 1)[1]].get("properties", {}).get("type", {})
+        return [tag["const"]] if "const" in tag else tag.get("enum")
+
+    def walk(node: Any) -> Iterator[dict[str, Any]]:
+        if isinstance(node, dict):
+            yield node
+            for value in node.values():
+                yield from walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from walk(value)
+
+    for node in list(walk(spec)):
+        for keyword in ("oneOf", "anyOf"):
+            branches = node.get(keyword)
+            if not isinstance(branches, list) or not branches:
+                continue
+            constants = all(isinstance(b, dict) and "const" in b and not set(b) - NAMING for b in branches)
+            if constants and "enum" not in node:
+                node["enum"] = [branch["const"] for branch in node.pop(keyword)]
+                continue
+            if len(branches) < 2:
+                continue
+            found = [tags(branch) for branch in branches]
+            values = [value for tag in found for value in (tag or [None])]
+            if None in values or len(values) != len(set(map(json.dumps, values))):
+                continue
+            chain: dict[str, Any] = {keyword: node.pop(keyword)}
+            for branch, tag in reversed(list(zip(branches, found, strict=True))):
+                named = {"type": "object", "properties": {"type": {"enum": tag}}, "required": ["type"]}
+                chain = {"if": named, "then": branch, "else": chain}
+            node["allOf"] = [*node.get("allOf", []), chain]
+
+
 @dataclass(frozen=True)
 class Operation:
     method: str
     template: str
     segments: tuple[str | None, ...]  # a literal segment, or None for a `{parameter}`
-    content: tuple[str, ...]
     pointer: str  # JSON pointer to the body schema inside the spec
 
     def matches(self, parts: list[str]) -> bool:
@@ -73,6 +121,7 @@ class RequestSchemas:
 
     def __init__(self, spec: dict[str, Any]) -> None:
         _relax(spec)
+        _simplify_unions(spec)
         resource = Resource.from_contents(spec, default_specification=DRAFT202012)
         self.registry: Registry[Any] = Registry().with_resource(SPEC_URI, resource).crawl()
         self.operations: dict[str, list[Operation]] = {}
@@ -87,7 +136,7 @@ class RequestSchemas:
                 # there is one; the multipart schema only adds the optional `files[n]` parts.
                 kind = "application/json" if "application/json" in content else content[0]
                 pointer = "/".join(("", "paths", _escape(template), method, "requestBody", "content", _escape(kind)))
-                operation = Operation(method, template, segments, content, pointer + "/schema")
+                operation = Operation(method, template, segments, pointer + "/schema")
                 self.operations.setdefault(method, []).append(operation)
         self._validators: dict[str, Draft202012Validator] = {}
         self._verdicts: dict[tuple[str, str], tuple[Error, ...]] = {}
@@ -155,9 +204,9 @@ def _leaves(error: ValidationError) -> Iterator[ValidationError]:
 
 
 def _rules_out(sub: ValidationError, union: ValidationError) -> bool:
-    """Whether this branch error says the body is another kind of thing (JSON type, constant, other `type` tag)."""
+    """Whether this branch error says the body is another kind of thing (another JSON type, another `type` tag)."""
     depth = len(sub.absolute_path) - len(union.absolute_path)
-    if depth == 0 and sub.validator in ("type", "const", "enum"):
+    if depth == 0 and sub.validator == "type":
         return True
     tag = depth == 1 and sub.absolute_path[-1] == "type"
     return tag and sub.validator in ("enum", "const", "type")
@@ -195,8 +244,6 @@ def _discord_error(error: ValidationError) -> tuple[str, str]:
         wanted = [limit] if isinstance(limit, str) else list(limit)
         names = " or ".join(TYPE_NAMES.get(w, w) for w in wanted if w != "null")
         return "BASE_TYPE_CONVERT", f"Value {json.dumps(error.instance)[:50]} is not {names}."
-    if kind in ("oneOf", "anyOf") and all("const" in branch for branch in limit):
-        return "BASE_TYPE_CHOICES", f"Value must be one of {_choices(b['const'] for b in limit)}."
     if kind in ("oneOf", "anyOf"):
         return "UNION_TYPE_CHOICES", "Value matches none of the allowed forms."
     return "BASE_TYPE_INVALID", error.message
