@@ -7,9 +7,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from tests.discord_double import DiscordDouble
-from tests.discord_double.schema import request_schemas
+from tests.discord_double.schema import SPEC_FILE, SPEC_URI, _relax, request_schemas
 
 
 async def send(double: DiscordDouble, method: str, path: str, body: Any, *, multipart: bool = False
@@ -111,3 +114,34 @@ def test_a_literal_path_segment_wins_over_a_parameter() -> None:
     found = schemas.operation("POST", "/channels/1/messages/bulk-delete")
     assert found is not None and found.template == "/channels/{channel_id}/messages/bulk-delete"
     assert schemas.operation("GET", "/channels/1/messages") is None
+
+
+ANSWERS = [
+    {"type": 4, "data": {"content": "Saved.", "flags": 64, "allowed_mentions": {"parse": []},
+                         "components": [row(button("edit"), button("delete", style=4))]}},
+    {"type": 4, "data": {"components": [row(button("go", style=9))]}},
+    {"type": 4, "data": {"components": [{"type": 77}]}},
+    {"type": 4, "data": {"allowed_mentions": {"parse": ["everybody"]}}},
+    {"type": 7, "data": {"components": [
+        row({"type": 3, "custom_id": "pick", "options": [{"label": "a", "value": "a"}]})]}},
+    {"type": 9, "data": {"custom_id": "m", "title": "Review", "components": [
+        {"type": 18, "label": "Title", "component": {"type": 4, "custom_id": "t", "style": 1}}]}},
+    {"type": 9, "data": {"custom_id": "m", "title": "Review", "components": [
+        {"type": 18, "label": "Title", "component": {"type": 4, "custom_id": "t", "style": 3}}]}},
+    {"type": 8, "data": {"choices": [{"name": "Ishiguro", "value": "Ishiguro"}]}},
+    {"type": 8, "data": {"choices": [{"name": "", "value": "x"}]}},
+    {"type": 1},
+    {"type": 99},
+]
+
+
+@pytest.mark.parametrize("answer", ANSWERS)
+def test_simplified_unions_give_the_spec_s_own_verdict(answer: dict[str, Any]) -> None:
+    spec = json.loads(SPEC_FILE.read_text(encoding="utf-8"))
+    _relax(spec)
+    registry = Registry().with_resource(SPEC_URI, Resource.from_contents(spec, default_specification=DRAFT202012))
+    schemas = request_schemas()
+    operation = schemas.operation("POST", "/interactions/1/token/callback")
+    assert operation is not None
+    plain = Draft202012Validator({"$ref": f"{SPEC_URI}#{operation.pointer}"}, registry=registry)
+    assert schemas.validator(operation).is_valid(answer) == plain.is_valid(answer)
