@@ -47,6 +47,7 @@ from .model import (
 )
 from .rest import Answer, ApiRequest, RestApi
 from .scheduled_events import ScheduledEvents
+from .schema import request_schemas
 from .world import DEFAULT_TOKEN, SYSTEM_TYPES, World
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,8 @@ class DiscordDouble(World):
         self.events = ScheduledEvents(self)
         self.events.register(self.rest)
         self.requests: list[RecordedRequest] = []
+        # Bodies Discord's schema refuses, as "METHOD path: errors"; the bot may swallow the 400, tests must not.
+        self.invalid_bodies: list[str] = []
         self.faults: list[Fault] = []
         self.holds: list[Hold] = []
         self._runner: web.AppRunner | None = None
@@ -309,6 +312,11 @@ class DiscordDouble(World):
     async def _answer(
         self, request: web.Request, record: RecordedRequest, api: ApiRequest
     ) -> tuple[int, Any, dict[str, str]]:
+        refused = request_schemas().check(api.method, api.path, api.json)
+        if refused is not None:
+            log.warning("discord double refused the body of %s %s: %s", api.method, api.path, refused.body["errors"])
+            self.invalid_bodies.append(f"{api.method} {api.path}: {json.dumps(refused.body['errors'])}")
+            return refused.status, refused.body, {}
         fault = self._take(self.faults, record)
         if fault is not None:
             fault.hits += 1

@@ -228,6 +228,7 @@ async def start_bot(double: DiscordDouble) -> AsyncIterator[Callable[..., Awaita
         with contextlib.suppress(Exception):
             await task
     Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = old_base, old_gateway
+    assert double.invalid_bodies == [], f"discord.py sent bodies Discord would refuse: {double.invalid_bodies}"
 
 
 @pytest.fixture

@@ -84,3 +84,4 @@ async def bookclub(double: DiscordDouble, tmp_path: Path, clock: ManualClock,
             await bot.close()
             await asyncio.gather(runner, return_exceptions=True)
     assert double.unhandled == [], f"the double was asked for something it does not serve: {double.unhandled}"
+    assert double.invalid_bodies == [], f"the bot sent bodies Discord would refuse: {double.invalid_bodies}"

@@ -133,6 +133,7 @@ async def bot_process_over(double: DiscordDouble, database: Path, logs: Path) ->
         process.close()
         # Captured, so pytest shows it only when the test failed.
         print(process.output())
+    assert double.invalid_bodies == [], f"the bot sent bodies Discord would refuse: {double.invalid_bodies}"
 
 
 @pytest.fixture

@@ -460,6 +460,7 @@ async def test_no_input_breaks_a_command_pings_anyone_or_half_writes(watched: tu
         assert [f"{r.name}: {r.getMessage()}" for r in watch.errors] == []
         assert double.pings() == []
         assert double.unhandled == []
+        assert double.invalid_bodies == []
     except AssertionError as error:
         watch.failure = AssertionError(f"{error}\nexample: {plan.describe()}")
         raise watch.failure from error
