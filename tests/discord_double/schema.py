@@ -37,12 +37,21 @@ def _relax(spec: dict[str, Any]) -> None:
 
     Snowflakes: the spec types them as strings of digits, but Discord (and discord.py, which sends some ids as
     ints, e.g. `allowed_mentions.users` or a select's `default_values`) accepts the same digits as an integer.
+
+    A new role's `permissions`: the spec says integer, Discord documents it as a string (permission bits outgrow
+    53-bit JSON numbers) and discord.py's `Guild.create_role` always sends one, `"0"` when none are given.
     """
-    spec["components"]["schemas"]["SnowflakeType"] = {
+    schemas = spec["components"]["schemas"]
+    schemas["SnowflakeType"] = {
         "type": ["string", "integer"],
         "pattern": r"^(0|[1-9][0-9]*)$",
         "minimum": 0,
         "format": "snowflake",
+    }
+    schemas["CreateRoleRequest"]["properties"]["permissions"] = {
+        "type": ["string", "integer", "null"],
+        "pattern": r"^(0|[1-9][0-9]*)$",
+        "minimum": 0,
     }
 
 

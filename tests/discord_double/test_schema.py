@@ -145,3 +145,11 @@ def test_simplified_unions_give_the_spec_s_own_verdict(answer: dict[str, Any]) -
     assert operation is not None
     plain = Draft202012Validator({"$ref": f"{SPEC_URI}#{operation.pointer}"}, registry=registry)
     assert schemas.validator(operation).is_valid(answer) == plain.is_valid(answer)
+
+
+@pytest.mark.parametrize(("permissions", "refused"), [("0", False), ("1024", False), (1024, False), ("all", True)])
+def test_a_new_roles_permissions_may_be_a_string_of_digits(permissions: object, refused: bool) -> None:
+    """discord.py's `Guild.create_role` sends the bits as a string, as Discord documents; the spec says integer."""
+    body = {"name": "Meeting reminders", "permissions": permissions}
+    error = request_schemas().check("POST", "/guilds/1/roles", body)
+    assert (error is not None) == refused
