@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain.goodreads import GoodreadsBook, parse_export
-from bot.store import Store
+from bot.store import Store, StoreError
 from bot.store.db import Database, to_db_time
 from bot.store.history import HistoryRepository
 
@@ -191,8 +192,24 @@ async def test_a_read_only_history_reads_but_cannot_write(store: Store) -> None:
     try:
         readonly = HistoryRepository(db)
         assert [read.book.title for read in await readonly.reads(GUILD_A)] == ["Piranesi"]
-        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        with pytest.raises(StoreError, match="read-only"):
             await readonly.rate(GUILD_A, book_id, ALICE, "Alice", 5, now=NOW)
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await db.fetch_all("INSERT INTO ratings (guild_id, book_id, member_id, stars, updated_at) "
+                               "VALUES (?, ?, ?, 5, '')", (GUILD_A, book_id, ALICE))
     finally:
         await db.close()
     assert await store.history.member_ratings(GUILD_A, book_id) == []
+
+
+async def test_reads_go_on_while_a_writer_holds_its_transaction_and_see_only_what_was_committed(
+    store: Store,
+) -> None:
+    book_id = await add_book(store, "Piranesi", "Susanna Clarke", status="reading")
+    async with store.db.transaction() as conn:
+        await conn.execute("UPDATE reads SET status = 'finished' WHERE guild_id = ? AND book_id = ?",
+                           (GUILD_A, book_id))
+        # Before reads had connections of their own they queued behind this transaction for ever.
+        during = await asyncio.wait_for(store.history.reads(GUILD_A), timeout=5)
+        assert [read.status for read in during] == ["reading"]
+    assert [read.status for read in await store.history.reads(GUILD_A)] == ["finished"]
