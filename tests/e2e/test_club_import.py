@@ -25,8 +25,8 @@ IMPORT_TIMEOUT = 120.0
 
 
 async def run(bookclub: Any, member: str, command: str, guild: Guild | None = None, **options: Any) -> str:
-    guild = guild or bookclub.double.guild_a
-    ix = await bookclub.double.slash(guild, guild.member(member), command, timeout=5.0, **options)
+    where: Guild = guild or bookclub.double.guild_a
+    ix = await bookclub.double.slash(where, where.member(member), command, timeout=5.0, **options)
     return (await ix.reply(timeout=20.0)).text()
 
 
