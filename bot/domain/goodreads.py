@@ -311,6 +311,7 @@ def split_spoilers(review_html: str) -> tuple[str, str]:
     """
     shown: list[str] = []
     hidden: list[str] = []
+    marks: set[int] = set()
     depth = 0
     position = 0
     for tag in _SPOILER_TAG.finditer(review_html):
@@ -318,16 +319,17 @@ def split_spoilers(review_html: str) -> tuple[str, str]:
         position = tag.end()
         if tag.group("open"):
             if depth == 0:
+                marks.add(len(shown))
                 shown.append(f" {SPOILER_MARK} ")
                 hidden.append("<br/>")
             depth += 1
         elif depth:
             depth -= 1
     (hidden if depth else shown).append(review_html[position:])
-    open_text = html_to_text("".join(shown))
-    if not open_text.replace(SPOILER_MARK, "").strip():
-        open_text = ""
-    return open_text, html_to_text("".join(hidden))
+    # Marks alone are no open text: a review that is all spoiler has nothing to quote.
+    if not html_to_text("".join(part for index, part in enumerate(shown) if index not in marks)):
+        return "", html_to_text("".join(hidden))
+    return html_to_text("".join(shown)), html_to_text("".join(hidden))
 
 
 def _read_row(
