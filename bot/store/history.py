@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
+import sqlite3
 from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any, Literal, NamedTuple
@@ -15,6 +17,8 @@ from bot.domain.goodreads import ExportBook, GoodreadsBook, SkippedRow
 from bot.domain.names import author_key, title_key
 from bot.store.books import Book
 from bot.store.db import Database, from_db_time, to_db_time
+
+log = logging.getLogger(__name__)
 
 ReadStatus = Literal["planned", "reading", "finished"]
 READ_STATUSES: tuple[ReadStatus, ...] = ("planned", "reading", "finished")
@@ -286,7 +290,12 @@ class HistoryRepository:
                     await conn.executemany(_STAGE_ROW, staged[start:start + batch])
             existing = await self._publish_import(import_id, guild_id, member_id, member_name, to_db_time(now))
         finally:
-            await asyncio.shield(self._discard_staged(import_id, batch))
+            try:
+                await asyncio.shield(self._discard_staged(import_id, batch))
+            except sqlite3.Error as error:
+                # A busy or full database must not hide why the import itself failed; the TEMP rows go with the
+                # connection at the latest.
+                log.warning("could not discard the staged rows of import %d: %s", import_id, error)
         added = [row for row in rows if row.line not in existing]
         skipped = [SkippedRow(line=row.line, title=row.title, reason="already in the club history")
                    for row in rows if row.line in existing]
