@@ -28,6 +28,7 @@ bench: $(STAMP)
 	-$(BIN)/python benchmarks/guard.py
 	-$(BIN)/python -m benchmarks.latency
 	-$(BIN)/python -m benchmarks.burst
+	-$(BIN)/python -m benchmarks.import_while_serving
 	-$(BIN)/python -m benchmarks.startup
 
 clean:

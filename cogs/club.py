@@ -17,7 +17,7 @@ from discord.ext import commands
 
 from bot.app.club import ClubService
 from bot.domain.answers import EXAMPLES, day_text, stars_text, titled
-from bot.domain.goodreads import MAX_BYTES, GoodreadsFormatError, SkippedRow, export_csv, parse_export
+from bot.domain.goodreads import MAX_BYTES, GoodreadsFormatError, SkippedRow, export_files, parse_export
 from bot.domain.ids import parse_id
 from bot.domain.names import author_key
 from bot.domain.slots import WEEKDAYS, next_slot, parse_hhmm
@@ -40,6 +40,10 @@ MAX_QUESTION = 300
 QUICK_ANSWER_SECONDS = 0.5
 HISTORY_LINES = 25
 REPORT_LINES = 12
+# An export of a big history is seconds of work on the bot's side; a member gets one a minute per server.
+EXPORT_COOLDOWN_SECONDS = 60
+# Discord takes at most ten files in one message.
+FILES_PER_MESSAGE = 10
 BOOK_CHOICE = re.compile(r"^book:(\d+)$")
 SLOW_DOWN = "\N{HOURGLASS WITH FLOWING SAND}"
 # How long /club remove's Confirm and Cancel buttons wait for the moderator; no answer changes nothing.
@@ -414,8 +418,11 @@ class ClubCog(commands.Cog):
             raise UserError(f"That file is {file.size / 1024 / 1024:.1f} MB; the limit is "
                             f"{MAX_BYTES // 1024 // 1024} MB. Nothing was imported.")
         await interaction.response.defer(ephemeral=True, thinking=True)
+        today = await self.guild_today(guild.id)
         try:
-            parsed = parse_export(await file.read())
+            data = await file.read()
+            # A 5 MB file takes about a second to read: in a thread, so that every other server is answered meanwhile.
+            parsed = await asyncio.to_thread(parse_export, data, today=today)
         except GoodreadsFormatError as error:
             raise UserError(f"Nothing was imported. {error}") from None
         except discord.HTTPException:
@@ -425,32 +432,44 @@ class ClubCog(commands.Cog):
                      *report_lines("Left out:", parsed.skipped)]
             raise UserError(truncate("\n".join(lines), 2000))
         member = interaction.user
+        log.info("guild %s: importing %d books from a Goodreads export", guild.id, len(parsed.rows))
         report = await self.bot.store.history.import_goodreads(
             guild.id, parsed.rows, member_id=member.id, member_name=member.display_name, now=self.bot.clock.now()
         )
         taken = len(report.added)
         skipped = sorted(parsed.skipped + report.skipped, key=lambda row: row.line)
+        log.info("guild %s: imported %d books, skipped %d", guild.id, taken, len(skipped))
         lines = [f"Imported {taken} book{'s' if taken != 1 else ''} from the shelf `read`; skipped {len(skipped)}."]
         if taken:
-            lines.append("Their ratings and reviews count as yours, since the export is your shelf.")
+            lines.append("Their ratings and reviews count as yours, since the export is your shelf; `/ask` and "
+                         "`/review list` may quote the reviews, with the parts marked as spoilers kept hidden.")
         lines += report_lines("Skipped:", skipped)
         lines += report_lines("Imported with a problem:", parsed.warnings)
         await reply(interaction, truncate("\n".join(lines), 2000))
 
     @club.command(name="export", description="The club's finished reads as a Goodreads-style CSV")
+    @app_commands.checks.cooldown(1, EXPORT_COOLDOWN_SECONDS, key=lambda interaction: (interaction.guild_id,
+                                                                                       interaction.user.id))
     async def export(self, interaction: discord.Interaction[BookClubBot]) -> None:
         guild = guild_of(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         books = await self.bot.store.history.export_books(guild.id)
         if not books:
             raise UserError("The club history has no finished reads to export yet.")
-        data = export_csv(books)
+        files = await asyncio.to_thread(export_files, books)
+        count = f"{len(books)} finished read{'s' if len(books) != 1 else ''}"
+        split = f", in {len(files)} files that `/club import` takes one at a time" if len(files) > 1 else ""
+        names = [f"club_history_{number}.csv" for number in range(1, len(files) + 1)] if len(files) > 1 else [
+            "club_history.csv"]
+        attachments = [discord.File(io.BytesIO(data), filename=name) for data, name in zip(files, names, strict=True)]
         await reply(
             interaction,
-            f"{len(books)} finished read{'s' if len(books) != 1 else ''}, in the columns of a Goodreads library "
-            "export. “My Rating” is the club's average, rounded.",
-            file=discord.File(io.BytesIO(data), filename="club_history.csv"),
+            f"{count}{split}, in the columns of a Goodreads library export. “My Rating” is the club's average, "
+            "rounded.",
+            files=attachments[:FILES_PER_MESSAGE],
         )
+        for start in range(FILES_PER_MESSAGE, len(attachments), FILES_PER_MESSAGE):
+            await reply(interaction, files=attachments[start:start + FILES_PER_MESSAGE])
 
     # -- /rate ------------------------------------------------------------------------------------
 

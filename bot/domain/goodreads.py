@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import html
 import io
@@ -47,6 +48,8 @@ REQUIRED_COLUMNS: tuple[str, ...] = ("Title", "Author", "Exclusive Shelf")
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
+# Where a review's hidden part was, its open text says so.
+SPOILER_MARK = "[spoiler]"
 
 HOW_TO_EXPORT = (
     "Export it from Goodreads (My Books → Import and export → Export Library) and upload the "
@@ -55,6 +58,13 @@ HOW_TO_EXPORT = (
 
 _DATE = re.compile(r"(\d{4})[/-](\d{1,2})[/-](\d{1,2})")
 _ISBN_NOISE = re.compile(r"[=\"'\s-]")
+# Goodreads marks a hidden part of a review with <spoiler>…</spoiler>; pages and feeds show it as
+# "(view spoiler)[…(hide spoiler)]".
+_SPOILER_TAG = re.compile(
+    r"(?P<open><\s*spoiler\b[^>]*>|\(\s*view\s+spoiler\s*\)\s*\[)|(?P<close><\s*/\s*spoiler\s*>|\(\s*hide\s+spoiler\s*\)\s*\])",
+    re.IGNORECASE,
+)
+_TRUE = frozenset({"true", "yes", "1"})
 # Spreadsheets run a cell starting with one of these as a formula; an apostrophe in front defuses it.
 _FORMULA_STARTS = ("=", "+", "-", "@")
 
@@ -147,9 +157,19 @@ class ExportBook(BaseModel):
 
 
 class GoodreadsBook(ExportBook):
-    """One book of the shelf `read`, with the line of the file it started on."""
+    """One book of the shelf `read`, with the line of the file it started on.
+
+    `review` is the review's open text only; what the reviewer hid (a `<spoiler>` part, or the whole review when
+    its Spoiler flag is set) is in `spoilers` and is shown, like a member's spoilers, only behind spoiler tags.
+    """
 
     line: int
+    spoilers: str | None = None
+
+    @field_validator("spoilers", mode="before")
+    @classmethod
+    def _spoilers(cls, value: object) -> object:
+        return (tidy_text(value) or None) if isinstance(value, str) else value
 
 
 class SkippedRow(BaseModel):
@@ -247,11 +267,12 @@ class _Row:
         return _undefused(self._cells[position]) if position is not None and position < len(self._cells) else ""
 
 
-def parse_export(data: bytes) -> GoodreadsImport:
+def parse_export(data: bytes, *, today: date | None = None) -> GoodreadsImport:
     """The books on the shelf `read` of a Goodreads library export, plus what was left out and why.
 
-    Raises GoodreadsFormatError, with a message for the uploader, when the bytes are not such
-    an export (empty, binary, not UTF-8, other columns, too big).
+    A row read after `today` (the club's today) is left out, as `/club add` refuses a finishing day in the
+    future. Raises GoodreadsFormatError, with a message for the uploader, when the bytes are not such an export
+    (empty, binary, not UTF-8, other columns, too big).
     """
     text = _decode(data)
     # Strict: an unclosed quote means a cut-off file, which must not swallow the rows after it unseen.
@@ -275,7 +296,7 @@ def parse_export(data: bytes) -> GoodreadsImport:
                 raise GoodreadsFormatError(
                     f"The file has more than {MAX_ROWS:,} books; split it or remove the shelves the club did not read."
                 )
-            _read_row(_Row(cells, columns), start, result, seen, seen_ids)
+            _read_row(_Row(cells, columns), start, result, seen, seen_ids, today)
     except csv.Error as error:
         raise GoodreadsFormatError(
             f"The CSV is malformed near line {reader.line_num}: {error}. {HOW_TO_EXPORT}"
@@ -283,8 +304,38 @@ def parse_export(data: bytes) -> GoodreadsImport:
     return result
 
 
+def split_spoilers(review_html: str) -> tuple[str, str]:
+    """A Goodreads review's HTML as (open text, hidden text), both plain.
+
+    The open text marks each hidden part with SPOILER_MARK. A spoiler left open hides the rest of the review, and a
+    stray closing tag is dropped, so no part meant to be hidden ever lands in the open text.
+    """
+    shown: list[str] = []
+    hidden: list[str] = []
+    marks: set[int] = set()
+    depth = 0
+    position = 0
+    for tag in _SPOILER_TAG.finditer(review_html):
+        (hidden if depth else shown).append(review_html[position:tag.start()])
+        position = tag.end()
+        if tag.group("open"):
+            if depth == 0:
+                marks.add(len(shown))
+                shown.append(f" {SPOILER_MARK} ")
+                hidden.append("<br/>")
+            depth += 1
+        elif depth:
+            depth -= 1
+    (hidden if depth else shown).append(review_html[position:])
+    # Marks alone are no open text: a review that is all spoiler has nothing to quote.
+    if not html_to_text("".join(part for index, part in enumerate(shown) if index not in marks)):
+        return "", html_to_text("".join(hidden))
+    return html_to_text("".join(shown)), html_to_text("".join(hidden))
+
+
 def _read_row(
-    row: _Row, line: int, result: GoodreadsImport, seen: dict[tuple[str, str], int], seen_ids: dict[int, int]
+    row: _Row, line: int, result: GoodreadsImport, seen: dict[tuple[str, str], int], seen_ids: dict[int, int],
+    today: date | None,
 ) -> None:
     title = _tidy_line(row["Title"])
     author = _tidy_line(row["Author"]) or _name_from_last_first(row["Author l-f"])
@@ -306,6 +357,11 @@ def _read_row(
     if earlier is not None:
         result.skipped.append(SkippedRow(line=line, title=title, reason=f"duplicate of line {earlier}"))
         return
+    raw_read = row["Date Read"].strip()
+    with contextlib.suppress(ValueError):
+        if raw_read and today is not None and _parse_date(raw_read) > today:
+            result.skipped.append(SkippedRow(line=line, title=title, reason=f"date read {raw_read} is in the future"))
+            return
     seen[key] = line
     if goodreads_id is not None:
         seen_ids[goodreads_id] = line
@@ -333,7 +389,11 @@ def _read_row(
         else:
             warn(f"rating “{raw_rating}” is not 0 to 5; kept without it")
     # Goodreads marks line breaks with <br/>; a bare newline (a hand-edited file) means one too.
-    review = html_to_text(row["My Review"].replace("\n", "<br/>")) or None
+    review_html = row["My Review"].replace("\n", "<br/>")
+    review, spoilers = split_spoilers(review_html)
+    if row["Spoiler"].strip().lower() in _TRUE:
+        # The reviewer flagged the whole review: none of it is shown openly.
+        review, spoilers = "", html_to_text(_SPOILER_TAG.sub(" ", review_html))
     result.rows.append(
         GoodreadsBook(
             line=line,
@@ -345,7 +405,8 @@ def _read_row(
             date_read=dates["Date Read"],
             date_added=dates["Date Added"],
             year=_parse_year(row["Original Publication Year"], row["Year Published"]),
-            review=review,
+            review=review or None,
+            spoilers=spoilers or None,
             goodreads_id=goodreads_id,
         )
     )
@@ -370,38 +431,66 @@ def _isbn10_of(isbn13: str | None) -> str | None:
 
 def export_csv(books: Iterable[ExportBook]) -> bytes:
     """The books as a Goodreads library export (shelf `read`), which Goodreads and `parse_export` read back."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(GOODREADS_COLUMNS)
+    return _HEADER_LINE + b"".join(_export_line(book) for book in books)
+
+
+def export_files(books: Iterable[ExportBook]) -> list[bytes]:
+    """The books as one export file, or as several when one would be more than `/club import` takes.
+
+    Every file holds at most MAX_ROWS books in at most MAX_BYTES, so each imports back as it is.
+    """
+    files: list[bytes] = []
+    lines: list[bytes] = []
+    size = len(_HEADER_LINE)
     for book in books:
-        review = html.escape(book.review, quote=False).replace("\n", "<br/>") if book.review else ""
-        year = "" if book.year is None else str(book.year)
-        writer.writerow(
-            (
-                book.goodreads_id or "",
-                _defused(book.title),
-                _defused(book.author),
-                _defused(_last_first(book.author)),
-                _defused(", ".join(book.additional_authors)),
-                f'="{_isbn10_of(book.isbn13) or ""}"',
-                f'="{book.isbn13 or ""}"',
-                book.rating or 0,
-                "",
-                "",
-                "",
-                "",
-                year,
-                year,
-                _goodreads_date(book.date_read),
-                _goodreads_date(book.date_added),
-                "",
-                "",
-                "read",
-                _defused(review),
-                "",
-                "",
-                1,
-                0,
-            )
-        )
+        line = _export_line(book)
+        if lines and (len(lines) == MAX_ROWS or size + len(line) > MAX_BYTES):
+            files.append(_HEADER_LINE + b"".join(lines))
+            lines, size = [], len(_HEADER_LINE)
+        lines.append(line)
+        size += len(line)
+    if lines or not files:
+        files.append(_HEADER_LINE + b"".join(lines))
+    return files
+
+
+def _csv_line(cells: Iterable[object]) -> bytes:
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, lineterminator="\n").writerow(cells)
     return buffer.getvalue().encode("utf-8")
+
+
+_HEADER_LINE = _csv_line(GOODREADS_COLUMNS)
+
+
+def _export_line(book: ExportBook) -> bytes:
+    review = html.escape(book.review, quote=False).replace("\n", "<br/>") if book.review else ""
+    year = "" if book.year is None else str(book.year)
+    return _csv_line(
+        (
+            book.goodreads_id or "",
+            _defused(book.title),
+            _defused(book.author),
+            _defused(_last_first(book.author)),
+            _defused(", ".join(book.additional_authors)),
+            f'="{_isbn10_of(book.isbn13) or ""}"',
+            f'="{book.isbn13 or ""}"',
+            book.rating or 0,
+            "",
+            "",
+            "",
+            "",
+            year,
+            year,
+            _goodreads_date(book.date_read),
+            _goodreads_date(book.date_added),
+            "",
+            "",
+            "read",
+            _defused(review),
+            "",
+            "",
+            1,
+            0,
+        )
+    )

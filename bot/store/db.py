@@ -1,4 +1,4 @@
-"""The SQLite connection: pragmas, the one-writer lock, transactions and the migration runner."""
+"""The SQLite connections: pragmas, the one writer and its lock, the read-only readers, transactions, migrations."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 # How long a write waits for another connection's lock before SQLite answers "database is locked".
 BUSY_TIMEOUT_SECONDS = 2
+# Read-only connections beside the writer: one long read (an export) leaves another for everyone else.
+READERS = 2
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -57,39 +59,67 @@ def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, Path]]:
 
 
 class Database:
-    """One aiosqlite connection used by every repository, writes serialised by a lock."""
+    """One writer connection, its transactions serialised by a lock, and a small pool of read-only connections.
 
-    def __init__(self, path: Path | str, *, readonly: bool = False) -> None:
+    In WAL mode a reader sees the last committed state while the writer works, so reads take a reader and never
+    wait for the writer's lock: a long write (an import's batch) holds up other writes only. A read-only Database
+    (`readonly=True`) has the readers and no writer at all.
+    """
+
+    def __init__(self, path: Path | str, *, readonly: bool = False, readers: int = READERS) -> None:
+        if readers < 1:
+            raise ValueError("a database needs at least one reader")
         self.path = Path(path)
         self.readonly = readonly
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        self._reader_count = readers
+        self._readers: list[aiosqlite.Connection] = []
+        self._idle: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
 
     @property
     def conn(self) -> aiosqlite.Connection:
+        """The writer connection."""
+        if self.readonly:
+            raise StoreError(f"the database {self.path} is open read-only here")
         if self._conn is None:
             raise StoreError("the database is not open")
         return self._conn
 
     async def open(self) -> None:
-        if self.readonly:
-            # Escaped: a '#' or '?' in the path would otherwise end the file name and open another database.
-            uri = f"{self.path.resolve().as_uri()}?mode=ro"
-            self._conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = await aiosqlite.connect(self.path, isolation_level=None)
-        self._conn.row_factory = aiosqlite.Row
         try:
-            await self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
-            await self._conn.execute("PRAGMA foreign_keys = ON")
             if not self.readonly:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+                await self._configure(self._conn)
                 await self._conn.execute("PRAGMA journal_mode = WAL")
                 await self._conn.execute("PRAGMA synchronous = NORMAL")
+            # After the writer: it creates the file and its WAL index, which a read-only connection cannot.
+            for _ in range(self._reader_count):
+                reader = await self._connect_readonly()
+                self._readers.append(reader)
+                self._idle.put_nowait(reader)
         except BaseException:
             # Not a database, say: close it, or its thread keeps the process from exiting.
             await self.close()
             raise
+
+    async def _connect_readonly(self) -> aiosqlite.Connection:
+        # Escaped: a '#' or '?' in the path would otherwise end the file name and open another database.
+        uri = f"{self.path.resolve().as_uri()}?mode=ro"
+        conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
+        try:
+            await self._configure(conn)
+        except BaseException:
+            await conn.close()
+            raise
+        return conn
+
+    @staticmethod
+    async def _configure(conn: aiosqlite.Connection) -> None:
+        conn.row_factory = aiosqlite.Row
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
+        await conn.execute("PRAGMA foreign_keys = ON")
 
     async def wait_until_writable(self, notice_every: float = 60.0) -> None:
         """Waits while another program holds the write lock (an open `sqlite3` shell, a stuck tool), saying so in
@@ -117,6 +147,11 @@ class Database:
             return
 
     async def close(self) -> None:
+        # Readers first: the last connection to close folds the WAL back into the file, which only the writer may.
+        readers, self._readers = self._readers, []
+        self._idle = asyncio.Queue()
+        for reader in readers:
+            await reader.close()
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
@@ -124,10 +159,11 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """A write transaction; taken immediately so that concurrent writers wait instead of failing."""
+        conn = self.conn
         async with self._lock:
             try:
-                await self.conn.execute("BEGIN IMMEDIATE")
-                yield self.conn
+                await conn.execute("BEGIN IMMEDIATE")
+                yield conn
             except BaseException:
                 # Shielded: a task cancelled at shutdown must not leave the shared connection inside a transaction.
                 await asyncio.shield(self._rollback())
@@ -140,15 +176,25 @@ class Database:
         with contextlib.suppress(sqlite3.OperationalError):
             await self.conn.execute("ROLLBACK")
 
+    @asynccontextmanager
+    async def _reader(self) -> AsyncIterator[aiosqlite.Connection]:
+        if not self._readers:
+            raise StoreError("the database is not open")
+        reader = await self._idle.get()
+        try:
+            yield reader
+        finally:
+            # A cancelled read still finishes on the reader's thread; the next one queues behind it there.
+            self._idle.put_nowait(reader)
+
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         # One hop to the connection's thread instead of three (execute, fetch, close): it is most of a read's cost.
-        async with self._lock:
-            return list(await self.conn.execute_fetchall(sql, tuple(params)))
+        async with self._reader() as reader:
+            return list(await reader.execute_fetchall(sql, tuple(params)))
 
     async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         # Callers ask for one row by key, aggregate or LIMIT 1, so fetching all of them is one row and one hop.
-        async with self._lock:
-            rows = list(await self.conn.execute_fetchall(sql, tuple(params)))
+        rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None
 
     async def schema_version(self) -> int:
@@ -156,15 +202,17 @@ class Database:
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
             "applied_at TEXT NOT NULL)"
         )
-        row = await self.fetch_one("SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations")
-        return int(row["version"]) if row else 0
+        rows = list(await self.conn.execute_fetchall("SELECT COALESCE(MAX(version), 0) AS version "
+                                                     "FROM schema_migrations"))
+        return int(rows[0]["version"]) if rows else 0
 
     async def migrate(self, directory: Path = MIGRATIONS_DIR) -> list[int]:
         """Applies the missing migrations in order, each in its own transaction; returns the versions applied."""
         files = migration_files(directory)
         latest_known = files[-1][0] if files else 0
         current = await self.schema_version()
-        done = {int(row["version"]) for row in await self.fetch_all("SELECT version FROM schema_migrations")}
+        applied_rows = await self.conn.execute_fetchall("SELECT version FROM schema_migrations")
+        done = {int(row["version"]) for row in applied_rows}
         if current > latest_known:
             raise StoreError(
                 f"the database {self.path} is at schema version {current}, newer than this code knows "

@@ -13,7 +13,7 @@ import discord
 from bot.domain.feeds import truncate
 from bot.domain.ids import parse_id
 from bot.domain.reviews import MAX_REVIEW, MAX_SPOILERS, star_line
-from bot.domain.spoilers import escape_markdown
+from bot.domain.spoilers import escape_markdown, hide
 from bot.errors import UserError
 from bot.store.reviews import Review
 from cogs._shared.ids import STALE_COMPONENT
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 5
 EXCERPT = 200
+# Shorter than the open excerpt: escaped and tagged, five of each must still fit one embed's 6,000 characters.
+SPOILER_EXCERPT = 100
 
 
 @dataclass(frozen=True)
@@ -114,8 +116,11 @@ def review_field(review: Review) -> tuple[str, str]:
         facts.append(f"[the post]({url})")
     excerpt = escape_markdown(truncate(" ".join(review.body.split()), EXCERPT))
     value = " · ".join(facts) + (f"\n> {excerpt}" if excerpt else "")
-    if review.spoilers:
+    if review.spoilers and jump_url(review):
         value += "\n(spoilers in the post)"
+    elif review.spoilers:
+        # An imported review has no post to point to: its spoilers show here, behind spoiler tags.
+        value += "\nSpoilers: " + hide(truncate(" ".join(review.spoilers.split()), SPOILER_EXCERPT))[0]
     return name, value
 
 

@@ -20,7 +20,9 @@ from bot.domain.goodreads import (
     GoodreadsFormatError,
     SkippedRow,
     export_csv,
+    export_files,
     parse_export,
+    split_spoilers,
 )
 
 SAMPLE = Path(__file__).parent.parent / "data" / "goodreads_library_export.csv"
@@ -95,6 +97,66 @@ def test_review_markup_becomes_plain_text() -> None:
     )
     assert books["One Hundred Years of Solitude"].review is not None
     assert books["One Hundred Years of Solitude"].review.startswith("Macondo & the Buendías:")
+
+
+def test_spoiler_parts_of_a_review_are_kept_apart_from_its_open_text() -> None:
+    review = ("Quietly devastating.<br/><spoiler>Ruth and Tommy complete.</spoiler> Read it slowly. "
+              "(view spoiler)[Kathy drives on (hide spoiler)] Five stars.")
+    [book] = parse_export(_file(_row(Title="Never Let Me Go", Author="Kazuo Ishiguro", My_Review=review))).rows
+    assert book.review == "Quietly devastating.\n[spoiler] Read it slowly. [spoiler] Five stars."
+    assert book.spoilers == "Ruth and Tommy complete.\nKathy drives on"
+
+
+@pytest.mark.parametrize(
+    ("review", "shown", "hidden"),
+    [
+        ("Fine. <SPOILER>the end</Spoiler>", "Fine. [spoiler]", "the end"),
+        ("Fine. <spoiler>never closed, all of it hidden", "Fine. [spoiler]", "never closed, all of it hidden"),
+        ("a <spoiler>b <spoiler>c</spoiler> d</spoiler> e", "a [spoiler] e", "b c d"),
+        ("stray close</spoiler> stays open", "stray close stays open", ""),
+        ("<spoiler>only a spoiler</spoiler>", "", "only a spoiler"),
+        ("[spoiler] typed by the reviewer", "[spoiler] typed by the reviewer", ""),
+    ],
+)
+def test_spoiler_markup_never_leaks_into_the_open_text(review: str, shown: str, hidden: str) -> None:
+    assert split_spoilers(review) == (shown, hidden)
+
+
+def test_a_review_flagged_as_a_spoiler_is_hidden_whole() -> None:
+    [book] = parse_export(_file(_row(Title="The Remains of the Day", Author="Kazuo Ishiguro", Spoiler="true",
+                                     My_Review="Stevens reads the <b>letter</b>.<spoiler>He stays.</spoiler>"))).rows
+    assert book.review is None
+    assert book.spoilers == "Stevens reads the letter. He stays."
+    [unflagged] = parse_export(_file(_row(Title="Beloved", Author="Toni Morrison", Spoiler="false",
+                                          My_Review="Haunting."))).rows
+    assert (unflagged.review, unflagged.spoilers) == ("Haunting.", None)
+
+
+_words = st.text(alphabet="abcdefghij ", min_size=1, max_size=30)
+
+
+@settings(deadline=None, max_examples=150)
+@given(st.lists(st.tuples(_words, st.sampled_from(["<spoiler>", "(view spoiler)[", "<Spoiler >"]),
+                          st.sampled_from(["</spoiler>", "(hide spoiler)]", ""])), max_size=4), _words)
+def test_property_no_hidden_word_reaches_the_open_text(parts: list[tuple[str, str, str]], tail: str) -> None:
+    review = "".join(f"{open_text} {opening}SECRET{number}{closing} " for number, (open_text, opening, closing)
+                     in enumerate(parts)) + tail
+    shown, hidden = split_spoilers(review)
+    assert "SECRET" not in shown
+    assert all(f"SECRET{number}" in hidden for number in range(len(parts)))
+
+
+def test_a_date_read_after_today_is_skipped_with_the_reason() -> None:
+    data = _file(
+        _row(Title="Piranesi", Author="Susanna Clarke", Date_Read="2026/03/03"),
+        _row(Title="Hamnet", Author="Maggie O'Farrell", Date_Read="2026/03/02"),
+        _row(Title="Piranesi", Author="Susanna Clarke", Date_Read="2026/02/01"),
+    )
+    imported = parse_export(data, today=date(2026, 3, 2))
+    assert [(book.title, book.date_read) for book in imported.rows] == [
+        ("Hamnet", date(2026, 3, 2)), ("Piranesi", date(2026, 2, 1)),
+    ]
+    assert imported.skipped == [SkippedRow(line=2, title="Piranesi", reason="date read 2026/03/03 is in the future")]
 
 
 def test_byte_order_mark_and_windows_line_endings() -> None:
@@ -259,6 +321,23 @@ def test_export_writes_goodreads_columns_and_cells() -> None:
     assert written["Exclusive Shelf"] == "read"
     assert written["My Review"] == 'Sad, "quiet"<br/>and &lt;perfect&gt;'
     assert '"=""9781400078776"""' in lines[1]
+
+
+def test_an_export_past_the_import_limit_comes_in_files_that_each_import_back() -> None:
+    books = [ExportBook(title=f"Book {number}", author="A. Writer", date_read=date(2020, 1, 1))
+             for number in range(MAX_ROWS + 7)]
+    files = export_files(books)
+    assert len(files) == 2 and all(len(data) <= MAX_BYTES for data in files)
+    titles = [book.title for data in files for book in parse_export(data).rows]
+    assert titles == [book.title for book in books]
+
+
+def test_an_export_of_long_rows_is_cut_by_size_as_well() -> None:
+    long_title = "W" * 250_000
+    books = [ExportBook(title=f"{long_title} {number}", author="A. Writer") for number in range(40)]
+    files = export_files(books)
+    assert len(files) > 1 and all(len(data) <= MAX_BYTES for data in files)
+    assert sum(len(parse_export(data).rows) for data in files) == 40
 
 
 def test_export_of_nothing_is_just_the_header() -> None:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.domain.goodreads import GoodreadsBook, parse_export
-from bot.store import Store
+from bot.store import Store, StoreError
 from bot.store.db import Database, to_db_time
 from bot.store.history import HistoryRepository
+from tests.goodreads_export import library_export
 
 GUILD_A, GUILD_B = 111, 222
 ALICE, BOB, CAROL = 1, 2, 3
@@ -164,6 +169,64 @@ async def test_an_import_that_fails_half_way_writes_nothing(store: Store) -> Non
     assert await store.history.count_reads(GUILD_A) == 0 and await store.books.list_all(GUILD_A) == []
 
 
+async def test_an_import_is_invisible_until_all_of_it_is_in_and_other_guilds_write_meanwhile(
+    store: Store, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rows = parse_export(library_export(2_500)).rows
+    transactions = 0
+    paused, resume = asyncio.Event(), asyncio.Event()
+    begin = store.db.transaction
+
+    @asynccontextmanager
+    async def counted() -> AsyncIterator[Any]:
+        nonlocal transactions
+        transactions += 1
+        if transactions == 3:
+            # Between two of the import's batches, holding nothing.
+            paused.set()
+            await resume.wait()
+        async with begin() as conn:
+            yield conn
+
+    monkeypatch.setattr(store.db, "transaction", counted)
+    importing = asyncio.create_task(
+        store.history.import_goodreads(GUILD_A, rows, member_id=ALICE, member_name="Alice", now=NOW, batch=500)
+    )
+    await asyncio.wait_for(paused.wait(), timeout=30)
+    assert await store.history.count_reads(GUILD_A) == 0 and await store.books.list_all(GUILD_A) == []
+    monkeypatch.setattr(store.db, "transaction", begin)
+    await asyncio.wait_for(add_book(store, "Piranesi", "Susanna Clarke", guild_id=GUILD_B, status="reading"), 5)
+    resume.set()
+    report = await importing
+    assert len(report.added) == 2_500 and await store.history.count_reads(GUILD_A) == 2_500
+    assert await store.history.count_reads(GUILD_B) == 1
+
+
+async def test_imported_spoilers_are_stored_apart_and_never_quoted(store: Store) -> None:
+    book = GoodreadsBook(line=2, title="Never Let Me Go", author="Kazuo Ishiguro", rating=5,
+                         review="Quietly devastating. [spoiler] Read it.", spoilers="Ruth and Tommy complete.")
+    flagged = GoodreadsBook(line=3, title="Beloved", author="Toni Morrison", rating=4, spoilers="Sethe's choice.")
+    await store.history.import_goodreads(GUILD_A, [book, flagged], member_id=ALICE, member_name="Alice", now=NOW)
+    reviews = {review.book_title: review for review in await store.reviews.published(GUILD_A)}
+    assert (reviews[book.title].body, reviews[book.title].spoilers) == (book.review, book.spoilers)
+    assert (reviews[flagged.title].body, reviews[flagged.title].spoilers) == ("", flagged.spoilers)
+    quoted = []
+    for title, author in ((book.title, book.author), (flagged.title, flagged.author)):
+        found = await store.books.find(GUILD_A, title, author)
+        assert found is not None
+        quoted += [quote.body for quote in await store.history.quotes(GUILD_A, found.id)]
+    assert quoted == [book.review]
+
+
+async def test_a_member_with_ten_thousand_imported_reviews_is_scored_in_a_moment(store: Store) -> None:
+    rows = parse_export(library_export(10_000)).rows
+    await store.history.import_goodreads(GUILD_A, rows, member_id=ALICE, member_name="Alice", now=NOW)
+    # SQLite walked all of the member's reviews for each book: 10,000² steps, about twenty seconds.
+    scores = await asyncio.wait_for(store.history.scores(GUILD_A), timeout=5)
+    assert len(scores) == sum(1 for row in rows if row.rating)
+    assert len(await asyncio.wait_for(store.history.export_books(GUILD_A), timeout=10)) == 10_000
+
+
 async def test_export_writes_finished_reads_with_the_club_average(store: Store) -> None:
     book_id = await add_book(store, "Beloved", "Toni Morrison", status="finished", started_on=date(2022, 9, 1),
                              finished_on=date(2022, 10, 9))
@@ -191,8 +254,24 @@ async def test_a_read_only_history_reads_but_cannot_write(store: Store) -> None:
     try:
         readonly = HistoryRepository(db)
         assert [read.book.title for read in await readonly.reads(GUILD_A)] == ["Piranesi"]
-        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        with pytest.raises(StoreError, match="read-only"):
             await readonly.rate(GUILD_A, book_id, ALICE, "Alice", 5, now=NOW)
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await db.fetch_all("INSERT INTO ratings (guild_id, book_id, member_id, stars, updated_at) "
+                               "VALUES (?, ?, ?, 5, '')", (GUILD_A, book_id, ALICE))
     finally:
         await db.close()
     assert await store.history.member_ratings(GUILD_A, book_id) == []
+
+
+async def test_reads_go_on_while_a_writer_holds_its_transaction_and_see_only_what_was_committed(
+    store: Store,
+) -> None:
+    book_id = await add_book(store, "Piranesi", "Susanna Clarke", status="reading")
+    async with store.db.transaction() as conn:
+        await conn.execute("UPDATE reads SET status = 'finished' WHERE guild_id = ? AND book_id = ?",
+                           (GUILD_A, book_id))
+        # Before reads had connections of their own they queued behind this transaction for ever.
+        during = await asyncio.wait_for(store.history.reads(GUILD_A), timeout=5)
+        assert [read.status for read in during] == ["reading"]
+    assert [read.status for read in await store.history.reads(GUILD_A)] == ["finished"]
