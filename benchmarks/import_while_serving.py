@@ -71,8 +71,8 @@ async def answered(double: DiscordDouble, guild: Guild, member: str, command: st
 async def start_a_poll(double: DiscordDouble, guild: Guild) -> None:
     await answered(double, guild, "Mod", "config channels", polls=guild.channel("polls"),
                    announcements=guild.channel("announcements"))
-    await answered(double, guild, "Alice", "nominate", title="Piranesi", author="Susanna Clarke")
-    await answered(double, guild, "Bob", "nominate", title="Hamnet", author="Maggie O'Farrell")
+    await answered(double, guild, "Alice", "nominate add", title="Piranesi", author="Susanna Clarke")
+    await answered(double, guild, "Bob", "nominate add", title="Hamnet", author="Maggie O'Farrell")
     started = await answered(double, guild, "Mod", "poll start", closes_in="2d", mode="ranked")
     assert "Poll #" in started, started
 

@@ -42,8 +42,8 @@ def export_file(*rows: dict[str, str]) -> Upload:
 async def a_running_poll_and_two_reads(bookclub: Any, guild: Guild) -> None:
     await run(bookclub, "Mod", "config channels", guild=guild, polls=guild.channel("polls"),
               announcements=guild.channel("announcements"))
-    await run(bookclub, "Alice", "nominate", guild=guild, title="Piranesi", author="Susanna Clarke")
-    await run(bookclub, "Bob", "nominate", guild=guild, title="Hamnet", author="Maggie O'Farrell")
+    await run(bookclub, "Alice", "nominate add", guild=guild, title="Piranesi", author="Susanna Clarke")
+    await run(bookclub, "Bob", "nominate add", guild=guild, title="Hamnet", author="Maggie O'Farrell")
     assert "Poll #" in await run(bookclub, "Mod", "poll start", guild=guild, closes_in="2d", mode="ranked")
     await run(bookclub, "Mod", "club add", guild=guild, title="Never Let Me Go", author="Kazuo Ishiguro",
               finished="2019-05-14")
