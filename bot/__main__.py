@@ -125,7 +125,7 @@ async def serve(settings: Settings, token: str, stopper: Stopper) -> None:
     clock = Clock()
     async with AsyncExitStack() as stack:
         try:
-            store = await stack.enter_async_context(Store(settings.database_path))
+            store = await stack.enter_async_context(Store(settings.database_path).open_checked())
         except (OSError, sqlite3.Error) as error:
             # A folder that cannot be made, a file that is not a database, no permission: one line, no traceback.
             raise StoreError(f"the database {settings.database_path} cannot be opened ({error}). Check "

@@ -27,9 +27,61 @@ class StoreError(RuntimeError):
     """The database cannot be used as it is; the message says why and what to do."""
 
 
+RESTORE_HELP = "Restore the latest backup as docs/operations.md says (Backup and restore)"
+# Problems `quick_check` lists at most: the first few say enough to the operator.
+_QUICK_CHECK_LINES = 3
+
+
 def is_busy(error: sqlite3.OperationalError) -> bool:
     """SQLite's answer when another connection held the lock for longer than the busy timeout."""
     return str(error).startswith(("database is locked", "database is busy"))
+
+
+def is_full(error: sqlite3.OperationalError) -> bool:
+    """SQLITE_FULL: the disk (or the file's size limit) has no room for the write, which SQLite undid."""
+    return error.sqlite_errorcode == sqlite3.SQLITE_FULL or str(error).startswith("database or disk is full")
+
+
+def refuse_empty_file(path: Path) -> None:
+    """A 0-byte file where the database should be is refused rather than started as a new, empty club.
+
+    The bot writes the file's header the moment it opens it, so an empty file is something else's doing: a copy that
+    failed, a full disk, a restore gone wrong. Starting on it would hide the club's records; the operator decides.
+    """
+    with contextlib.suppress(FileNotFoundError):
+        if path.stat().st_size == 0:
+            raise StoreError(
+                f"the database {path} is an empty file (0 bytes), as a failed copy or a full disk leaves it. "
+                f"{RESTORE_HELP}, or delete the file to start a new, empty club."
+            )
+
+
+def check_integrity(path: Path) -> None:
+    """`PRAGMA quick_check` over its own read-only connection (run it in a thread: it reads every page).
+
+    Raises StoreError naming the file when a page is damaged; a missing file is a new club and passes.
+    """
+    if not path.exists():
+        return
+    try:
+        # Escaped as for the read-only Database: a '#' or '?' in the path must not open another file.
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
+            problems = [row[0] for row in conn.execute(f"PRAGMA quick_check({_QUICK_CHECK_LINES})")]
+    except sqlite3.OperationalError as error:
+        if is_busy(error):
+            # Held by another program: the start-up waits for it and the next start checks again.
+            log.warning("the database %s was busy; its integrity was not checked this time", path)
+            return
+        raise
+    except sqlite3.DatabaseError as error:
+        if "file is not a database" in str(error):
+            raise StoreError(f"the database {path} cannot be opened ({error}). Check DATABASE_PATH; if it is the "
+                             f"club's database, it is damaged: {RESTORE_HELP}.") from error
+        problems = [str(error)]
+    if problems != ["ok"]:
+        raise StoreError(f"the database {path} is damaged (quick_check: {'; '.join(problems)}). {RESTORE_HELP}; "
+                         "the damaged file is left as it is.")
 
 
 def to_db_time(moment: datetime) -> str:
