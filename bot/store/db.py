@@ -10,6 +10,8 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,8 @@ import aiosqlite
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+# Inside the package, so that an installed bot (a wheel) has them too.
+MIGRATIONS_DIR = resources.files("bot.store") / "migrations"
 # How long a write waits for another connection's lock before SQLite answers "database is locked".
 BUSY_TIMEOUT_SECONDS = 2
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -95,9 +98,9 @@ def from_db_time(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
-def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, Path]]:
+def migration_files(directory: Traversable = MIGRATIONS_DIR) -> list[tuple[int, Traversable]]:
     files = []
-    for path in sorted(directory.glob("*.sql")):
+    for path in sorted((item for item in directory.iterdir() if item.name.endswith(".sql")), key=lambda p: p.name):
         match = _MIGRATION_NAME.match(path.name)
         if not match:
             raise StoreError(f"migration file {path.name} is not named NNNN_name.sql")
@@ -211,7 +214,7 @@ class Database:
         row = await self.fetch_one("SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations")
         return int(row["version"]) if row else 0
 
-    async def migrate(self, directory: Path = MIGRATIONS_DIR) -> list[int]:
+    async def migrate(self, directory: Traversable = MIGRATIONS_DIR) -> list[int]:
         """Applies the missing migrations in order, each in its own transaction; returns the versions applied."""
         files = migration_files(directory)
         latest_known = files[-1][0] if files else 0
