@@ -36,6 +36,8 @@ PERMISSION_NAMES = {
     "manage_threads": "Manage Threads",
     "manage_messages": "Manage Messages",
     "manage_webhooks": "Manage Webhooks",
+    # The flag is SEND_POLLS; Discord's server settings call it Create Polls, which is where a moderator looks.
+    "send_polls": "Create Polls",
 }
 
 
