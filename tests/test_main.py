@@ -94,7 +94,7 @@ def test_a_database_failing_during_start_up_ends_with_one_line(
 ) -> None:
     import bot.__main__ as entry
 
-    async def held_mid_start(settings: object, token: str) -> None:
+    async def held_mid_start(settings: object, token: str, integrity: object) -> None:
         raise sqlite3.OperationalError(error)
 
     monkeypatch.chdir(tmp_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from pathlib import Path
 
 from bot.store.books import BookRepository
@@ -11,10 +12,9 @@ from bot.store.db import (
     BUSY_TIMEOUT_SECONDS,
     Database,
     StoreError,
-    check_integrity,
     is_busy,
     is_full,
-    refuse_empty_file,
+    start_integrity_check,
 )
 from bot.store.discussions import DiscussionRepository
 from bot.store.history import CatalogueCacheRepository, HistoryRepository
@@ -22,7 +22,7 @@ from bot.store.jobs import JobRepository, StateRepository
 from bot.store.polls import PollRepository
 from bot.store.reviews import ReviewRepository
 
-__all__ = ["BUSY_TIMEOUT_SECONDS", "Store", "StoreError", "is_busy", "is_full"]
+__all__ = ["BUSY_TIMEOUT_SECONDS", "Store", "StoreError", "is_busy", "is_full", "start_integrity_check"]
 
 
 class Store:
@@ -49,14 +49,9 @@ class Store:
     async def open(self) -> None:
         await self.db.open()
 
-    def open_checked(self) -> Store:
-        """Refuses an empty file now and starts `PRAGMA quick_check` in a thread; `migrate` waits for its verdict.
-
-        The check reads every page (~0.5 s for 100 MB), so it runs beside the rest of the start-up (opening the
-        HTTP session, logging in to Discord) and only the first write waits for it.
-        """
-        refuse_empty_file(self.path)
-        self._integrity = asyncio.ensure_future(asyncio.to_thread(check_integrity, self.path))
+    def open_checked(self, integrity: concurrent.futures.Future[None]) -> Store:
+        """The store whose first write (`migrate`) waits for the verdict of `start_integrity_check`."""
+        self._integrity = asyncio.wrap_future(integrity)
         return self
 
     async def migrate(self) -> list[int]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import re
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -51,12 +53,37 @@ def refuse_empty_file(path: Path) -> None:
     The bot writes the file's header the moment it opens it, so an empty file is something else's doing: a copy that
     failed, a full disk, a restore gone wrong. Starting on it would hide the club's records; the operator decides.
     """
-    with contextlib.suppress(FileNotFoundError):
+    # A missing file is a new club; one that cannot be read is reported when the store opens it.
+    with contextlib.suppress(OSError):
         if path.stat().st_size == 0:
             raise StoreError(
                 f"the database {path} is an empty file (0 bytes), as a failed copy or a full disk leaves it. "
                 f"{RESTORE_HELP}, or delete the file to start a new, empty club."
             )
+
+
+def start_integrity_check(path: Path) -> concurrent.futures.Future[None]:
+    """Refuses an empty file at once, then runs `check_integrity` in a thread of its own and returns its verdict.
+
+    The check reads every page (~0.3 s per 100 MB), so it is started first and runs beside the rest of the start-up
+    (importing discord.py, opening the store, logging in); the first write waits for it (`Store.migrate`).
+    """
+    refuse_empty_file(path)
+    verdict: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+    def check() -> None:
+        if not verdict.set_running_or_notify_cancel():
+            return
+        try:
+            check_integrity(path)
+        except BaseException as error:
+            verdict.set_exception(error)
+        else:
+            verdict.set_result(None)
+
+    # A daemon: a stop during the start-up does not wait for the check to finish reading.
+    threading.Thread(target=check, name="quick_check", daemon=True).start()
+    return verdict
 
 
 def check_integrity(path: Path) -> None:

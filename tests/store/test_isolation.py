@@ -33,6 +33,7 @@ CROSS_GUILD = {
     "jobs.fail": "scoped by the job's own guild_id (proved below with a job naming another guild)",
     "state.get": "the bot's own key-value state (the command tree hash), not guild data",
     "state.set": "the bot's own key-value state (the command tree hash), not guild data",
+    "state.delete": "the bot's own key-value state (the former development guild), not guild data",
     "catalogue_cache.get": "public Open Library answers shared by every guild; nothing a guild wrote",
     "catalogue_cache.put": "public Open Library answers shared by every guild; nothing a guild wrote",
 }
