@@ -6,8 +6,18 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench clean
 
+# Exits non-zero on a Python older than the project's minimum (pyproject.toml: requires-python).
+NEW_ENOUGH := import sys; sys.exit(sys.version_info < (3, 11))
+
+# Checked before anything is built, in one line: make's $(error) stops with it.
+# The stamp is written only after a complete install, so an interrupted one is simply run again; a .venv whose
+# Python or pip does not work (its creation was cut short) is made anew, and a creation that fails leaves none.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	$(if $(shell $(PYTHON) -c '$(NEW_ENOUGH)' 2>/dev/null && echo ok),,$(error The bot needs Python 3.11 or newer; \
+	  $(PYTHON) is $(or $(shell $(PYTHON) -V 2>/dev/null),not installed). Install one and run \
+	  make PYTHON=python3.12 (or its path)))
+	@$(BIN)/python -c '$(NEW_ENOUGH); import pip' 2>/dev/null || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); } \
+	  || { rm -rf $(VENV); echo "Could not create $(VENV) with $(PYTHON) (on Debian or Ubuntu: apt install python3-venv)." >&2; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import signal
@@ -10,19 +11,21 @@ import sqlite3
 import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import aiohttp
-import discord
 from pydantic import ValidationError
 
 from bot.backup import backup
-from bot.bot import BookClubBot
-from bot.clock import Clock
 from bot.log import setup_logging
-from bot.services.asker import Asker, ModelAsker, OfflineAsker, readonly_history
-from bot.services.openlibrary import OpenLibraryCatalogue
 from bot.settings import SETUP_HELP, Settings, describe_errors
-from bot.store import BUSY_TIMEOUT_SECONDS, Store, StoreError, is_busy
+from bot.store import BUSY_TIMEOUT_SECONDS, Store, StoreError, is_busy, start_integrity_check
+
+# discord.py, aiohttp and the bot's own modules are imported where they are used, after the database's integrity
+# check has started: importing them is most of the start-up, and the check reads the whole file meanwhile.
+if TYPE_CHECKING:
+    from bot.bot import BookClubBot
+    from bot.services.asker import Asker
+    from bot.services.openlibrary import OpenLibraryCatalogue
 
 log = logging.getLogger("bot")
 
@@ -41,6 +44,8 @@ def load_settings() -> Settings:
 
 async def open_asker(settings: Settings, stack: AsyncExitStack, catalogue: OpenLibraryCatalogue) -> Asker:
     """The offline asker over a read-only connection, behind a model when OPENAI_API_KEY is set."""
+    from bot.services.asker import ModelAsker, OfflineAsker, readonly_history
+
     history = await stack.enter_async_context(readonly_history(settings.database_path))
     offline = OfflineAsker(history, catalogue)
     if settings.openai_api_key is None:
@@ -109,23 +114,29 @@ class Stopper:
             await running  # an error of a connection closed under it is expected now
 
 
-async def run(settings: Settings, token: str) -> None:
+async def run(settings: Settings, token: str, integrity: concurrent.futures.Future[None]) -> None:
     stopper = Stopper()
     stopper.install()
     try:
-        await serve(settings, token, stopper)
+        await serve(settings, token, stopper, integrity)
     except asyncio.CancelledError:
         if not stopper.requested.is_set():
             raise
     log.info("stopped")
 
 
-async def serve(settings: Settings, token: str, stopper: Stopper) -> None:
+async def serve(settings: Settings, token: str, stopper: Stopper, integrity: concurrent.futures.Future[None]) -> None:
+    import aiohttp
+
+    from bot.bot import BookClubBot
+    from bot.clock import Clock
+    from bot.services.openlibrary import OpenLibraryCatalogue
+
     timeout = aiohttp.ClientTimeout(total=20)
     clock = Clock()
     async with AsyncExitStack() as stack:
         try:
-            store = await stack.enter_async_context(Store(settings.database_path))
+            store = await stack.enter_async_context(Store(settings.database_path).open_checked(integrity))
         except (OSError, sqlite3.Error) as error:
             # A folder that cannot be made, a file that is not a database, no permission: one line, no traceback.
             raise StoreError(f"the database {settings.database_path} cannot be opened ({error}). Check "
@@ -167,7 +178,15 @@ def main() -> None:
     secrets = [s.get_secret_value() for s in (settings.discord_token, settings.openai_api_key) if s is not None]
     setup_logging(settings.log_level_number, secrets)
     try:
-        asyncio.run(run(settings, settings.discord_token.get_secret_value()))
+        integrity = start_integrity_check(settings.database_path)
+    except StoreError as error:
+        print(f"Cannot start: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    import aiohttp
+    import discord
+
+    try:
+        asyncio.run(run(settings, settings.discord_token.get_secret_value(), integrity))
     except KeyboardInterrupt:
         # A second Ctrl-C while stopping.
         log.info("stopped")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 
@@ -16,9 +17,15 @@ def backup(source: Path, target: Path) -> int:
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
     # as_uri() escapes the path: a '#' or '?' in it would otherwise end the file name and open another database.
-    with sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True) as src, sqlite3.connect(partial) as dst:
+    # Closed, not merely committed (what sqlite3's own `with` does): an open connection is what leaves -wal and -shm
+    # files behind. The source is opened for reading and writing but never written: a read-only connection cannot
+    # remove the -wal and -shm it creates beside a database that the bot is not running on.
+    with closing(sqlite3.connect(f"{source.resolve().as_uri()}?mode=rw", uri=True)) as src, \
+            closing(sqlite3.connect(partial)) as dst:
         src.execute("PRAGMA busy_timeout = 5000")
         src.backup(dst, pages=256)
+        # The copy took the live database's WAL mode; a backup is one self-contained file, needing no -wal or -shm.
+        dst.execute("PRAGMA journal_mode = DELETE")
         pages = int(dst.execute("PRAGMA page_count").fetchone()[0])
         check = dst.execute("PRAGMA integrity_check").fetchone()[0]
     if check != "ok":

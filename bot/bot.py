@@ -29,6 +29,8 @@ from cogs._shared.replies import NO_PINGS, report_error
 log = logging.getLogger(__name__)
 
 TREE_HASH_KEY = "command_tree_hash"
+# The development guild that has its own copy of the commands, so that a start without DEV_GUILD_ID removes it.
+DEV_GUILD_KEY = "dev_guild_id"
 
 
 def point_discord_at(api_base: str) -> None:
@@ -53,18 +55,31 @@ def extension_names() -> list[str]:
     )
 
 
+def gateway_intents(settings: Settings) -> discord.Intents:
+    """Only the events the bot uses (docs/operations.md says why each): fewer events to receive and cache."""
+    intents = discord.Intents.none()
+    # The guilds, channels, threads and roles that every permission check reads.
+    intents.guilds = True
+    # Mentions of the bot and the spoiler guard: new and edited messages in servers (never DMs).
+    intents.guild_messages = True
+    # Meetings are Discord scheduled events.
+    intents.guild_scheduled_events = True
+    intents.message_content = settings.message_content_intent
+    return intents
+
+
 class BookClubBot(commands.Bot):
     """The bot: everything a cog needs is an attribute set here, built by `main()` (or by a test)."""
 
     def __init__(self, *, settings: Settings, store: Store, clock: Clock, http_session: aiohttp.ClientSession,
                  asker: Asker | None = None, catalogue: Catalogue | None = None,
                  guild_ready_timeout: float = 2.0) -> None:
-        intents = discord.Intents.default()
-        intents.message_content = settings.message_content_intent
-        intents.guild_scheduled_events = True  # meetings follow what moderators change in Discord
+        # The bot never joins voice: discord.py's warnings that its voice libraries (PyNaCl, davey) are missing
+        # would only alarm the operator.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
-            intents=intents,
+            intents=gateway_intents(settings),
             allowed_mentions=NO_PINGS,
             tree_cls=BookClubTree,
             help_command=None,
@@ -105,17 +120,27 @@ class BookClubBot(commands.Bot):
         """Prefix commands are not used; cogs listen to messages themselves."""
 
     def command_tree_hash(self) -> str:
+        """The tree as Discord would store it, for this application: the same database started with another
+        application's token must sync there."""
         payload = [command.to_dict(self.tree) for command in self.tree.get_commands()]
-        encoded = json.dumps(sorted(payload, key=lambda item: item["name"]), sort_keys=True, default=str)
+        encoded = json.dumps({"application": self.application_id,
+                              "commands": sorted(payload, key=lambda item: item["name"])},
+                             sort_keys=True, default=str)
         return hashlib.sha256(encoded.encode()).hexdigest()
 
     async def sync_commands(self) -> None:
-        """To the development guild when set; globally only when the tree changed since the last sync."""
-        if self.settings.dev_guild_id:
-            guild = discord.Object(id=self.settings.dev_guild_id)
+        """To the development guild when set; globally only when the tree changed since the last sync. A former
+        development guild's copy is removed once, or members there would see every command twice."""
+        dev_guild_id = self.settings.dev_guild_id
+        former = await self.store.state.get(DEV_GUILD_KEY)
+        if former is not None and int(former) != dev_guild_id:
+            await self.clear_guild_commands(int(former))
+        if dev_guild_id:
+            guild = discord.Object(id=dev_guild_id)
             self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)
-            log.info("synced %d commands to the development guild %d", len(synced), self.settings.dev_guild_id)
+            await self.store.state.set(DEV_GUILD_KEY, str(dev_guild_id))
+            log.info("synced %d commands to the development guild %d", len(synced), dev_guild_id)
             return
         digest = self.command_tree_hash()
         if await self.store.state.get(TREE_HASH_KEY) == digest:
@@ -124,6 +149,22 @@ class BookClubBot(commands.Bot):
         synced = await self.tree.sync()
         await self.store.state.set(TREE_HASH_KEY, digest)
         log.info("synced %d global commands (the tree changed)", len(synced))
+
+    async def clear_guild_commands(self, guild_id: int) -> None:
+        """Removes the commands synced to a guild that is no longer the development guild."""
+        try:
+            # No command of this tree belongs to that guild, so syncing it leaves it with none.
+            await self.tree.sync(guild=discord.Object(id=guild_id))
+        except (discord.Forbidden, discord.NotFound):
+            # The bot left that guild (or lost access): its commands went with it, or cannot be reached at all.
+            log.warning("could not remove the commands of the former development guild %d; forgetting it", guild_id)
+        except discord.HTTPException as error:
+            # Tried again at the next start; the bot serves meanwhile.
+            log.warning("could not remove the commands of the former development guild %d (%s)", guild_id, error)
+            return
+        else:
+            log.info("removed the commands of the former development guild %d", guild_id)
+        await self.store.state.delete(DEV_GUILD_KEY)
 
     async def on_ready(self) -> None:
         log.info("ready as %s in %d guild(s)", self.user, len(self.guilds))

@@ -26,7 +26,8 @@ REQUIRED_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "reviews": ("view_channel", "send_messages", "embed_links", "read_message_history"),
     "discussions": ("view_channel", "send_messages", "embed_links", "read_message_history", "create_public_threads",
                     "create_private_threads", "send_messages_in_threads", "manage_threads"),
-    "polls": ("view_channel", "send_messages", "embed_links", "read_message_history"),
+    # Send Polls: the default, native poll is a Discord poll message.
+    "polls": ("view_channel", "send_messages", "embed_links", "read_message_history", "send_polls"),
     "announcements": ("view_channel", "send_messages", "embed_links", "attach_files"),
 }
 # Not needed to post, but Hide as spoiler and the spoiler guard depend on them.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import subprocess
@@ -58,6 +59,25 @@ def test_backup_copies_a_database_that_is_open_for_writing(tmp_path: Path) -> No
     copy.close()
 
 
+def test_backup_leaves_one_self_contained_file_and_no_wal_or_shm_files(tmp_path: Path) -> None:
+    live, copies = tmp_path / "live", tmp_path / "copies"
+    live.mkdir()
+    with contextlib.closing(sqlite3.connect(live / "club.db")) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("CREATE TABLE t (x INTEGER)")
+        conn.executemany("INSERT INTO t VALUES (?)", [(n,) for n in range(100)])
+        conn.commit()
+    assert sorted(path.name for path in live.iterdir()) == ["club.db"]
+    result = run_bot("backup", str(copies / "club.db"), env={"DATABASE_PATH": str(live / "club.db")}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in copies.iterdir()) == ["club.db"]
+    assert sorted(path.name for path in live.iterdir()) == ["club.db"]
+    with contextlib.closing(sqlite3.connect(f"{(copies / 'club.db').as_uri()}?mode=ro", uri=True)) as copy:
+        assert copy.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        assert copy.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 100
+    assert sorted(path.name for path in copies.iterdir()) == ["club.db"]
+
+
 def test_backup_of_a_missing_database_fails_clearly(tmp_path: Path) -> None:
     result = run_bot("backup", str(tmp_path / "copy.db"), env={"DATABASE_PATH": str(tmp_path / "none.db")},
                      cwd=tmp_path)
@@ -74,7 +94,7 @@ def test_a_database_failing_during_start_up_ends_with_one_line(
 ) -> None:
     import bot.__main__ as entry
 
-    async def held_mid_start(settings: object, token: str) -> None:
+    async def held_mid_start(settings: object, token: str, integrity: object) -> None:
         raise sqlite3.OperationalError(error)
 
     monkeypatch.chdir(tmp_path)

@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -66,7 +67,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
+# Inside the package, so that an installed bot (a wheel) has them too.
+PROMPTS = resources.files("bot") / "prompts"
 LATEST_READS = 10
 PERIOD_READS = 25
 # A period's reads are ranked whole; past this many, the ranking covers the latest ones.
@@ -97,7 +99,7 @@ class Asker(Protocol):
 
 @cache
 def load_prompt(name: str) -> str:
-    return (PROMPTS_DIR / name).read_text(encoding="utf-8").strip()
+    return (PROMPTS / name).read_text(encoding="utf-8").strip()
 
 
 @asynccontextmanager

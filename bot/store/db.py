@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import re
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +21,8 @@ import aiosqlite
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+# Inside the package, so that an installed bot (a wheel) has them too.
+MIGRATIONS_DIR = resources.files("bot.store") / "migrations"
 # How long a write waits for another connection's lock before SQLite answers "database is locked".
 BUSY_TIMEOUT_SECONDS = 2
 # Read-only connections beside the writer: one long read (an export) leaves another for everyone else.
@@ -29,9 +34,86 @@ class StoreError(RuntimeError):
     """The database cannot be used as it is; the message says why and what to do."""
 
 
+RESTORE_HELP = "Restore the latest backup as docs/operations.md says (Backup and restore)"
+# Problems `quick_check` lists at most: the first few say enough to the operator.
+_QUICK_CHECK_LINES = 3
+
+
 def is_busy(error: sqlite3.OperationalError) -> bool:
     """SQLite's answer when another connection held the lock for longer than the busy timeout."""
     return str(error).startswith(("database is locked", "database is busy"))
+
+
+def is_full(error: sqlite3.OperationalError) -> bool:
+    """SQLITE_FULL: the disk (or the file's size limit) has no room for the write, which SQLite undid."""
+    return error.sqlite_errorcode == sqlite3.SQLITE_FULL or str(error).startswith("database or disk is full")
+
+
+def refuse_empty_file(path: Path) -> None:
+    """A 0-byte file where the database should be is refused rather than started as a new, empty club.
+
+    The bot writes the file's header the moment it opens it, so an empty file is something else's doing: a copy that
+    failed, a full disk, a restore gone wrong. Starting on it would hide the club's records; the operator decides.
+    """
+    # A missing file is a new club; one that cannot be read is reported when the store opens it.
+    with contextlib.suppress(OSError):
+        if path.stat().st_size == 0:
+            raise StoreError(
+                f"the database {path} is an empty file (0 bytes), as a failed copy or a full disk leaves it. "
+                f"{RESTORE_HELP}, or delete the file to start a new, empty club."
+            )
+
+
+def start_integrity_check(path: Path) -> concurrent.futures.Future[None]:
+    """Refuses an empty file at once, then runs `check_integrity` in a thread of its own and returns its verdict.
+
+    The check reads every page (~0.3 s per 100 MB), so it is started first and runs beside the rest of the start-up
+    (importing discord.py, opening the store, logging in); the first write waits for it (`Store.migrate`).
+    """
+    refuse_empty_file(path)
+    verdict: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+    def check() -> None:
+        if not verdict.set_running_or_notify_cancel():
+            return
+        try:
+            check_integrity(path)
+        except BaseException as error:
+            verdict.set_exception(error)
+        else:
+            verdict.set_result(None)
+
+    # A daemon: a stop during the start-up does not wait for the check to finish reading.
+    threading.Thread(target=check, name="quick_check", daemon=True).start()
+    return verdict
+
+
+def check_integrity(path: Path) -> None:
+    """`PRAGMA quick_check` over its own read-only connection (run it in a thread: it reads every page).
+
+    Raises StoreError naming the file when a page is damaged; a missing file is a new club and passes.
+    """
+    if not path.exists():
+        return
+    try:
+        # Escaped as for the read-only Database: a '#' or '?' in the path must not open another file.
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
+            problems = [row[0] for row in conn.execute(f"PRAGMA quick_check({_QUICK_CHECK_LINES})")]
+    except sqlite3.OperationalError as error:
+        if is_busy(error):
+            # Held by another program: the start-up waits for it and the next start checks again.
+            log.warning("the database %s was busy; its integrity was not checked this time", path)
+            return
+        raise
+    except sqlite3.DatabaseError as error:
+        if "file is not a database" in str(error):
+            raise StoreError(f"the database {path} cannot be opened ({error}). Check DATABASE_PATH; if it is the "
+                             f"club's database, it is damaged: {RESTORE_HELP}.") from error
+        problems = [str(error)]
+    if problems != ["ok"]:
+        raise StoreError(f"the database {path} is damaged (quick_check: {'; '.join(problems)}). {RESTORE_HELP}; "
+                         "the damaged file is left as it is.")
 
 
 def to_db_time(moment: datetime) -> str:
@@ -45,9 +127,9 @@ def from_db_time(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
-def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, Path]]:
+def migration_files(directory: Traversable = MIGRATIONS_DIR) -> list[tuple[int, Traversable]]:
     files = []
-    for path in sorted(directory.glob("*.sql")):
+    for path in sorted((item for item in directory.iterdir() if item.name.endswith(".sql")), key=lambda p: p.name):
         match = _MIGRATION_NAME.match(path.name)
         if not match:
             raise StoreError(f"migration file {path.name} is not named NNNN_name.sql")
@@ -206,7 +288,7 @@ class Database:
                                                      "FROM schema_migrations"))
         return int(rows[0]["version"]) if rows else 0
 
-    async def migrate(self, directory: Path = MIGRATIONS_DIR) -> list[int]:
+    async def migrate(self, directory: Traversable = MIGRATIONS_DIR) -> list[int]:
         """Applies the missing migrations in order, each in its own transaction; returns the versions applied."""
         files = migration_files(directory)
         latest_known = files[-1][0] if files else 0

@@ -151,7 +151,7 @@ _READ_COLUMNS = (
 )
 _READ_FROM = "FROM reads r JOIN books b ON b.id = r.book_id AND b.guild_id = r.guild_id"
 # Current reads first, then finished ones newest first; planned reads close the list. The index reads_newest
-# (migrations/0007_read_orders.sql) holds these exact expressions, so a first page does not sort every read.
+# (bot/store/migrations/0007_read_orders.sql) holds these exact expressions, so a first page does not sort every read.
 _NEWEST_FIRST = (
     "ORDER BY CASE r.status WHEN 'reading' THEN 0 WHEN 'finished' THEN 1 ELSE 2 END, "
     "COALESCE(r.finished_on, r.started_on, '0000') DESC, r.id DESC"

@@ -156,6 +156,10 @@ class StateRepository:
                 (key, value),
             )
 
+    async def delete(self, key: str) -> None:
+        async with self._db.transaction() as conn:
+            await conn.execute("DELETE FROM bot_state WHERE key = ?", (key,))
+
 
 def _not_in(column: str, values: Collection[int]) -> str:
     """An `AND column NOT IN (?, …)` clause for these values (bound separately), or nothing when there are none."""

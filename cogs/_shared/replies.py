@@ -12,7 +12,7 @@ from discord import app_commands
 
 from bot.domain.feeds import truncate
 from bot.errors import UserError
-from bot.store import is_busy
+from bot.store import is_busy, is_full
 from cogs._shared.checks import CannotPostHere, NotModerator
 
 log = logging.getLogger(__name__)
@@ -21,6 +21,8 @@ NO_PINGS = discord.AllowedMentions.none()
 MAX_CONTENT = 2000
 COLOUR = discord.Colour.from_rgb(143, 92, 56)
 BUSY = "The club's records are busy right now, so nothing was changed. Try again in a moment."
+DISK_FULL = ("The server's disk is full, so nothing was changed. Tell the bot's operator; "
+             "it works again once there is room.")
 GENERIC_FAILURE = "Something went wrong on my side; nothing was changed. The operator can find the details in the log."
 
 PERMISSION_NAMES = {
@@ -35,6 +37,8 @@ PERMISSION_NAMES = {
     "manage_threads": "Manage Threads",
     "manage_messages": "Manage Messages",
     "manage_webhooks": "Manage Webhooks",
+    # The flag is SEND_POLLS; Discord's server settings call it Create Polls, which is where a moderator looks.
+    "send_polls": "Create Polls",
 }
 
 
@@ -92,6 +96,10 @@ def user_message(error: BaseException) -> str | None:
         # Another program (a backup tool, an operator's sqlite3 shell) holds the database: the write was undone.
         log.warning("the database was busy: %s", error)
         return BUSY
+    if isinstance(error, sqlite3.OperationalError) and is_full(error):
+        # SQLite undid the write; the operator has to free space, and the log is where they look.
+        log.error("the database's disk is full: %s", error)
+        return DISK_FULL
     return None
 
 

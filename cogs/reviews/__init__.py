@@ -273,7 +273,7 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
                 now=self.bot.clock.now(),
             )
         except sqlite3.OperationalError as error:
-            # A busy database must not cost the member a long review typed into the modal.
+            # A busy database or a full disk must not cost the member a long review typed into the modal.
             message = user_message(error)
             if message is None:
                 raise

@@ -55,18 +55,8 @@ class BotProcess:
 
     async def start(self, timeout: float = START_TIMEOUT) -> None:
         """Starts the bot and returns once the double has sent READY on a new gateway session."""
-        if self.running:
-            raise RuntimeError("the bot process is already running")
-        self._close_files()
-        self.starts += 1
         sessions = len(self.double.sessions)
-        stdout = (self.logs / f"bot-{self.starts}.out").open("wb")
-        stderr = (self.logs / f"bot-{self.starts}.err").open("wb")
-        self._files = [stdout, stderr]
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "bot"], cwd=REPO_ROOT, env=self.env(), stdout=stdout, stderr=stderr,
-        )
-        process = self._process
+        process = self._spawn()
 
         def ready_or_dead() -> bool:
             if process.poll() is not None:
@@ -80,6 +70,31 @@ class BotProcess:
         if not ready_or_dead():
             self.kill()
             raise AssertionError(f"the bot was not READY on the gateway within {timeout}s:\n{self.output()}")
+
+    async def run_until_exit(self, timeout: float = START_TIMEOUT) -> int:
+        """Starts the bot expecting it to refuse to start; returns its exit status once it has exited."""
+        process = self._spawn()
+        if not await self.double.wait_until(lambda: process.poll() is not None, timeout):
+            self.kill()
+            raise AssertionError(f"the bot was still running after {timeout}s:\n{self.output()}")
+        return process.returncode
+
+    def errors(self) -> list[str]:
+        """The lines the last run printed on standard error."""
+        return (self.logs / f"bot-{self.starts}.err").read_text(errors="replace").splitlines()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        if self.running:
+            raise RuntimeError("the bot process is already running")
+        self._close_files()
+        self.starts += 1
+        stdout = (self.logs / f"bot-{self.starts}.out").open("wb")
+        stderr = (self.logs / f"bot-{self.starts}.err").open("wb")
+        self._files = [stdout, stderr]
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "bot"], cwd=REPO_ROOT, env=self.env(), stdout=stdout, stderr=stderr,
+        )
+        return self._process
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as when the machine or the supervisor pulls the plug."""

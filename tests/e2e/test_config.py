@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
+import discord
 import pytest
 
 from bot.bot import BookClubBot
@@ -126,6 +127,16 @@ async def test_a_channel_the_bot_cannot_post_in_is_named_with_the_missing_permis
     assert f"<#{guild.channel('locked').id}> (announcements): I'm missing Send Messages" in text
     config = await bookclub.store.config.get(guild.id)
     assert config.channel_id("reviews") is None and config.channel_id("announcements") is None
+
+
+async def test_a_polls_channel_where_the_bot_may_not_send_polls_is_named_with_that_permission(bookclub: Any) -> None:
+    guild = bookclub.double.guild_a
+    polls = guild.channel("polls")
+    bookclub.double.set_overwrite(polls, bookclub.double.bot_member(guild), deny=discord.Permissions(send_polls=True))
+    answer = await run(bookclub, "Mod", "config channels", polls=polls)
+    assert answer.ephemeral and "Nothing was changed" in answer.text()
+    assert f"<#{polls.id}> (polls): I'm missing Create Polls." in answer.text()
+    assert (await bookclub.store.config.get(guild.id)).channel_id("polls") is None
 
 
 async def test_feeds_are_validated_listed_and_removed(bookclub: Any) -> None:

@@ -17,7 +17,7 @@ from aiohttp import web
 from bot.services.asker import OfflineAsker
 from bot.services.feeds import FeedReader
 from bot.services.openlibrary import OpenLibraryCatalogue
-from cogs._shared.replies import BUSY, GENERIC_FAILURE
+from cogs._shared.replies import BUSY, DISK_FULL, GENERIC_FAILURE
 from cogs.reviews.blogs import POLL_EVERY
 from tests.doubles.feed_server import FakeBlog
 from tests.doubles.openlibrary_server import FakeOpenLibrary
@@ -28,6 +28,7 @@ CATALOGUE_TIMEOUT = 1.0
 FEED_TIMEOUT = 1.0
 SLOW = 3.0  # well past the timeouts above, which leave a working double room on busy cores
 QUESTION = "have you read any Ishiguro?"
+OTHER_GUILD_ID = 999
 
 
 async def run(bookclub: Any, who: str, command: str, **options: Any) -> Any:
@@ -266,3 +267,53 @@ async def test_a_question_is_answered_while_the_database_is_held(bookclub: Any, 
     answer = asked.text()
     assert not asked.ephemeral and "**Never Let Me Go**" in answer
     assert "Not read by the club yet:" in answer and "**The Buried Giant** (2015)" in answer
+
+
+@asynccontextmanager
+async def full_disk(bookclub: Any) -> AsyncIterator[None]:
+    """No room for the database to grow: SQLite answers SQLITE_FULL ("database or disk is full") as on a full disk."""
+    conn = bookclub.store.db.conn
+    pages = (await (await conn.execute("PRAGMA page_count")).fetchone())[0]
+    await conn.execute(f"PRAGMA max_page_count = {pages}")
+    try:
+        yield
+    finally:
+        await conn.execute("PRAGMA max_page_count = 4294967294")
+
+
+async def test_a_review_refused_by_a_full_disk_keeps_its_text_for_a_resend(bookclub: Any) -> None:
+    guild = bookclub.double.guild_a
+    bob = guild.member("Bob")
+    reviews = guild.channel("reviews")
+    await text_of(bookclub, "Mod", "config channels", reviews=reviews, announcements=guild.channel("announcements"))
+    # Together longer than a database page (4 KiB), so that storing them needs a new page.
+    body = " ".join(["Klara watches the Sun."] * 170)
+    spoilers = " ".join(["Josie lives."] * 75)
+    opened = await bookclub.double.slash(guild, bob, "review write", timeout=5.0)
+    values = {"Title": "Klara and the Sun", "Author": "Kazuo Ishiguro", "Rating (1–5)": "4", "Review": body,
+              "Spoilers (optional, always hidden)": spoilers}
+    async with full_disk(bookclub):
+        submitted = await bookclub.double.submit_modal(opened, values, timeout=5.0)
+        answer = await submitted.reply(timeout=10.0)
+    assert answer.ephemeral and answer.text().startswith(DISK_FULL), answer.text()
+    assert "Your text is still there" in answer.text()
+    assert await bookclub.store.reviews.queued(guild.id) == []
+
+    fix = await bookclub.double.press_button(answer, "Fix and resend", bob)
+    kept = {field.get("label"): field.get("value") for row in fix.modal["components"] for field in row["components"]}
+    assert kept["Review"] == body and kept["Spoilers (optional, always hidden)"] == spoilers
+    resent = await bookclub.double.submit_modal(fix, values, timeout=5.0)
+    assert "Saved." in (await resent.reply(timeout=10.0)).text()
+    assert await bookclub.double.wait_until(lambda: len(bookclub.double.bot_messages(reviews)) == 1, SETTLE)
+
+
+async def test_other_commands_say_plainly_that_the_disk_is_full_and_nothing_changed(bookclub: Any) -> None:
+    async with full_disk(bookclub):
+        # Another club's books take the last room there was, so that the next book needs a page the disk lacks.
+        with pytest.raises(sqlite3.OperationalError, match="full"):
+            for number in range(10_000):
+                await bookclub.store.books.find_or_create(OTHER_GUILD_ID, f"Filler {number}", "Nobody")
+        refused = await run(bookclub, "Mod", "club add", title="Piranesi", author="Susanna Clarke",
+                            started="2026-01-01")
+    assert refused.ephemeral and refused.text() == DISK_FULL
+    assert "no author like" in await text_of(bookclub, "Mod", "club history", author="Susanna Clarke")

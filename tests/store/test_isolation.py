@@ -34,6 +34,7 @@ CROSS_GUILD = {
     "jobs.fail": "scoped by the job's own guild_id (proved below with a job naming another guild)",
     "state.get": "the bot's own key-value state (the command tree hash), not guild data",
     "state.set": "the bot's own key-value state (the command tree hash), not guild data",
+    "state.delete": "the bot's own key-value state (the former development guild), not guild data",
     "catalogue_cache.get": "public Open Library answers shared by every guild; nothing a guild wrote",
     "catalogue_cache.put": "public Open Library answers shared by every guild; nothing a guild wrote",
     "meetings.guilds_with_meetings": "start-up re-arms the jobs of every guild's scheduled meetings",
