@@ -16,6 +16,7 @@ from discord import app_commands
 from discord.ext import commands
 
 import cogs
+from bot.app.services import Services
 from bot.clock import Clock
 from bot.domain.cooldowns import Cooldowns
 from bot.scheduler import Scheduler
@@ -94,6 +95,7 @@ class BookClubBot(commands.Bot):
         self.catalogue = catalogue
         self.asker: Asker = MeetingAsker(asker or OfflineAsker(store.history, catalogue), store.meetings)
         self.scheduler = Scheduler(store.jobs, clock)
+        self.services = Services(store=store, clock=clock, scheduler=self.scheduler, catalogue=catalogue)
         # Per-member limits on what posts publicly or calls the model; timed by the bot's clock.
         self.cooldowns = Cooldowns()
 

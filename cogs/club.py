@@ -15,7 +15,6 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app.club import ClubService
 from bot.domain.answers import EXAMPLES, day_text, stars_text, titled
 from bot.domain.goodreads import MAX_BYTES, GoodreadsFormatError, SkippedRow, export_files, parse_export
 from bot.domain.ids import parse_id
@@ -167,7 +166,7 @@ class ClubCog(commands.Cog):
     def __init__(self, bot: BookClubBot) -> None:
         self.bot = bot
         self.index = HistoryIndex(bot.store.history)
-        self.service = ClubService(bot.store, bot.clock)
+        self.service = bot.services.club
         self.confirm_seconds = CONFIRM_SECONDS
 
     def today(self, timezone: str) -> date:

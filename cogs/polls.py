@@ -21,7 +21,6 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app.nominations import NominationService
 from bot.domain.answers import day_text, titled
 from bot.domain.durations import format_duration, parse_duration
 from bot.domain.ids import parse_id
@@ -294,7 +293,7 @@ class PollsCog(commands.Cog, name=COG_NAME):
 
     def __init__(self, bot: BookClubBot) -> None:
         self.bot = bot
-        self.service = NominationService(bot.store)
+        self.service = bot.services.nominations
         # One lock per poll for the life of the process: the job and /poll close never close the same poll at once.
         self._closing: dict[int, asyncio.Lock] = {}
 

@@ -16,7 +16,6 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app.books import club_day
-from bot.app.discussions import DiscussionService
 from bot.domain.answers import day_text
 from bot.domain.guard import SpoilerGuard, SpoilerMatcher, TermError, parse_terms
 from bot.domain.ids import picked_id
@@ -160,7 +159,7 @@ class DiscussionsCog(commands.Cog):
 
     def __init__(self, bot: BookClubBot) -> None:
         self.bot = bot
-        self.service = DiscussionService(bot.store, bot.clock)
+        self.service = bot.services.discussions
         self.reposter = Reposter(bot)
         self._guards: dict[int, SpoilerGuard] = {}
         self._guard_generation: dict[int, int] = {}

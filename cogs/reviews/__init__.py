@@ -13,7 +13,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app.reviews import ReviewService, review_label
+from bot.app.reviews import review_label
 from bot.domain.feeds import guess_book
 from bot.domain.ids import parse_id
 from bot.domain.reviews import next_announcement, parse_rating
@@ -86,7 +86,7 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
     def __init__(self, bot: BookClubBot) -> None:
         self.bot = bot
         self.announcer = Announcer(bot)
-        self.reviews = ReviewService(bot.store)
+        self.reviews = bot.services.reviews
         self.poller = FeedPoller(bot, FeedReader(allow_private=bot.settings.feed_allow_private_addresses))
         super().__init__()
 

@@ -1,0 +1,39 @@
+"""The use cases, built once from the bot's resources: what a cog calls instead of reaching into the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.app.books import BookResolver
+from bot.app.club import ClubService
+from bot.app.discussions import DiscussionService
+from bot.app.nominations import NominationService
+from bot.app.reviews import ReviewService
+from bot.clock import Clock
+from bot.scheduler import Scheduler
+from bot.services.openlibrary import Catalogue
+from bot.store import Store
+
+
+@dataclass
+class Services:
+    """One instance per bot (`bot.services`). Use cases without Discord side effects are fields; one that needs
+    ports (Protocols a cog implements with discord.py) gets a factory method here taking those ports, so the store
+    never has to pass through a cog."""
+
+    store: Store = field(repr=False)
+    clock: Clock
+    scheduler: Scheduler
+    catalogue: Catalogue | None = None
+    books: BookResolver = field(init=False)
+    club: ClubService = field(init=False)
+    discussions: DiscussionService = field(init=False)
+    nominations: NominationService = field(init=False)
+    reviews: ReviewService = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.books = BookResolver(self.store)
+        self.club = ClubService(self.store, self.clock)
+        self.discussions = DiscussionService(self.store, self.clock)
+        self.nominations = NominationService(self.store)
+        self.reviews = ReviewService(self.store)
