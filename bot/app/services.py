@@ -8,6 +8,7 @@ from bot.app.books import BookResolver
 from bot.app.club import ClubService
 from bot.app.discussions import DiscussionService
 from bot.app.nominations import NominationService
+from bot.app.polls import Announcements, PollMessages, PollService
 from bot.app.reviews import ReviewService
 from bot.clock import Clock
 from bot.scheduler import Scheduler
@@ -35,5 +36,9 @@ class Services:
         self.books = BookResolver(self.store)
         self.club = ClubService(self.store, self.clock)
         self.discussions = DiscussionService(self.store, self.clock)
-        self.nominations = NominationService(self.store)
+        self.nominations = NominationService(self.store, self.clock, self.catalogue)
         self.reviews = ReviewService(self.store)
+
+    def polls(self, messages: PollMessages, announcements: Announcements) -> PollService:
+        """The polls use case, posting through the polls cog's ports; build it once per cog."""
+        return PollService(self.store, self.clock, self.scheduler, messages, announcements)

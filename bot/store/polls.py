@@ -19,7 +19,6 @@ from bot.domain.polls import (
     answer_texts,
     count_ranked,
 )
-from bot.errors import UserError
 from bot.store.books import Book
 from bot.store.db import Database, from_db_time, to_db_time
 
@@ -29,6 +28,18 @@ NominateStatus = Literal["created", "merged", "already_yours", "member_limit", "
 # What a withdrawal did: the nomination is gone, only the member's credit is (others still nominate the book), or
 # why nothing changed.
 WithdrawStatus = Literal["withdrawn", "credit_removed", "not_nominated", "not_yours", "in_poll"]
+
+
+class PollAlreadyRunning(Exception):
+    """The guild has a running poll; it has to close before another starts."""
+
+
+class WrongNominationCount(Exception):
+    """A poll needs MIN_CANDIDATES to MAX_CANDIDATES waiting nominations; `count` are waiting."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"{count} nominations are waiting")
+        self.count = count
 
 
 class Nomination(BaseModel):
@@ -62,6 +73,8 @@ class Poll(BaseModel):
     status: PollStatus
     channel_id: int
     message_id: int | None = None
+    # A Discord id that the poll message's own id exceeds, recorded before posting it; None until then.
+    message_after: int | None = None
     started_by: int
     created_at: datetime
     closes_at: datetime
@@ -70,6 +83,8 @@ class Poll(BaseModel):
     winner_book_id: int | None = None
     announcement_channel_id: int | None = None
     announcement_message_id: int | None = None
+    # Recorded (with announcement_channel_id) before the result is posted: the announcement's id exceeds it.
+    announcement_after: int | None = None
     candidates: list[Candidate]
 
     @property
@@ -198,13 +213,18 @@ class PollRepository:
     # -- polls -------------------------------------------------------------------------------------
 
     async def start(
-        self, guild_id: int, *, mode: PollMode, channel_id: int, started_by: int, now: datetime, closes_at: datetime
+        self, guild_id: int, *, mode: PollMode, channel_id: int, started_by: int, now: datetime, closes_at: datetime,
+        message_after: int | None = None,
     ) -> Poll:
-        """Opens a poll of the waiting nominations, in nomination order; raises UserError when it cannot run."""
+        """Opens a poll of the waiting nominations, in nomination order.
+
+        `message_after` is an id that the poll message, posted next, will exceed (see `polls.message_after`).
+        Raises PollAlreadyRunning, or WrongNominationCount when too few or too many nominations wait.
+        """
         async with self._db.transaction() as conn:
             running = await _one(conn, "SELECT id FROM polls WHERE guild_id = ? AND status = 'open'", (guild_id,))
             if running is not None:
-                raise UserError("A poll is already running; close it with `/poll close` first.")
+                raise PollAlreadyRunning
             cursor = await conn.execute(
                 "SELECT n.id, b.id AS book_id, b.title, b.author FROM nominations n JOIN books b ON b.id = n.book_id "
                 "AND b.guild_id = n.guild_id WHERE n.guild_id = ? AND n.poll_id IS NULL ORDER BY n.id",
@@ -213,14 +233,11 @@ class PollRepository:
             waiting = list(await cursor.fetchall())
             await cursor.close()
             if not MIN_CANDIDATES <= len(waiting) <= MAX_CANDIDATES:
-                raise UserError(
-                    f"A poll needs {MIN_CANDIDATES} to {MAX_CANDIDATES} nominations and there "
-                    f"{'is' if len(waiting) == 1 else 'are'} {len(waiting)}. Members nominate with `/nominate add`."
-                )
+                raise WrongNominationCount(len(waiting))
             cursor = await conn.execute(
-                "INSERT INTO polls (guild_id, mode, channel_id, started_by, created_at, closes_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (guild_id, mode, channel_id, started_by, to_db_time(now), to_db_time(closes_at)),
+                "INSERT INTO polls (guild_id, mode, channel_id, started_by, created_at, closes_at, message_after) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (guild_id, mode, channel_id, started_by, to_db_time(now), to_db_time(closes_at), message_after),
             )
             poll_id = int(cursor.lastrowid or 0)
             answers = answer_texts([(row["title"], row["author"]) for row in waiting])
@@ -353,6 +370,15 @@ class PollRepository:
         await cursor.close()
         return count_ranked(int(candidates["n"]) if candidates else 0, rankings)
 
+    async def announcing(self, guild_id: int, poll_id: int, channel_id: int, after: int) -> None:
+        """Records, before the result is posted, where it goes and an id that its message's id will exceed."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE polls SET announcement_channel_id = ?, announcement_after = ? "
+                "WHERE guild_id = ? AND id = ? AND announcement_message_id IS NULL",
+                (channel_id, after, guild_id, poll_id),
+            )
+
     async def mark_announced(self, guild_id: int, poll_id: int, channel_id: int, message_id: int) -> None:
         async with self._db.transaction() as conn:
             await conn.execute(
@@ -376,12 +402,13 @@ class PollRepository:
         )
         return Poll(
             id=row["id"], guild_id=row["guild_id"], mode=row["mode"], status=row["status"],
-            channel_id=row["channel_id"], message_id=row["message_id"], started_by=row["started_by"],
+            channel_id=row["channel_id"], message_id=row["message_id"], message_after=row["message_after"],
+            started_by=row["started_by"],
             created_at=from_db_time(row["created_at"]), closes_at=from_db_time(row["closes_at"]),
             closed_at=from_db_time(row["closed_at"]) if row["closed_at"] else None,
             outcome=Outcome.model_validate_json(row["outcome"]) if row["outcome"] else None,
             winner_book_id=row["winner_book_id"], announcement_channel_id=row["announcement_channel_id"],
-            announcement_message_id=row["announcement_message_id"],
+            announcement_message_id=row["announcement_message_id"], announcement_after=row["announcement_after"],
             candidates=[
                 Candidate(position=c["position"], book_id=c["book_id"], title=c["title"], author=c["author"],
                           answer=c["answer"], nominators=json.loads(c["nominators"]))

@@ -38,7 +38,7 @@ async def test_a_member_withdraws_only_their_own_and_a_moderator_any(store: Stor
     piranesi = await nominate(store, clock, "Piranesi", ALICE)
     await nominate(store, clock, "Piranesi", BOB)
     hamnet = await nominate(store, clock, "Hamnet", ALICE)
-    service = NominationService(store)
+    service = NominationService(store, clock)
     assert [n.book.title for n in await service.withdrawable(GUILD_A, BOB, moderator=False)] == ["Piranesi"]
     assert len(await service.withdrawable(GUILD_A, BOB, moderator=True)) == 2
 
@@ -59,7 +59,7 @@ async def test_a_nomination_in_the_running_poll_cannot_be_withdrawn(store: Store
     await store.polls.start(GUILD_A, mode="native", channel_id=1, started_by=MOD, now=clock.now(),
                             closes_at=clock.now() + timedelta(days=1))
     late = await nominate(store, clock, "Beloved", ALICE)
-    service = NominationService(store)
+    service = NominationService(store, clock)
     with pytest.raises(UserError, match="in the running poll"):
         await service.withdraw(GUILD_A, "Piranesi", ALICE, moderator=True)
     assert [n.book.title for n in await service.withdrawable(GUILD_A, ALICE, moderator=False)] == ["Beloved"]
@@ -70,7 +70,7 @@ async def test_a_nomination_in_the_running_poll_cannot_be_withdrawn(store: Store
 async def test_another_guilds_nomination_is_not_found(store: Store, clock: ManualClock) -> None:
     book_id = await nominate(store, clock, "Piranesi", ALICE, guild_id=GUILD_A)
     with pytest.raises(UserError, match="is nominated"):
-        await NominationService(store).withdraw(GUILD_B, f"book:{book_id}", ALICE, moderator=True)
+        await NominationService(store, clock).withdraw(GUILD_B, f"book:{book_id}", ALICE, moderator=True)
     assert len(await store.polls.nominations(GUILD_A)) == 1
 
 

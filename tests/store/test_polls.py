@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.domain.polls import Outcome
-from bot.errors import UserError
 from bot.store import Store
+from bot.store.polls import PollAlreadyRunning, WrongNominationCount
 
 GUILD_A, GUILD_B = 111, 222
 ALICE, BOB, CAROL, MOD = 1, 2, 3, 9
@@ -50,8 +50,9 @@ async def test_the_guild_holds_at_most_a_ballot_of_nominations(store: Store) -> 
 
 async def test_a_poll_takes_two_to_ten_waiting_nominations_in_order(store: Store) -> None:
     await nominate(store, "Piranesi", "Susanna Clarke", ALICE)
-    with pytest.raises(UserError, match="2 to 10 nominations and there is 1"):
+    with pytest.raises(WrongNominationCount) as too_few:
         await start(store)
+    assert too_few.value.count == 1
     await nominate(store, "Hamnet", "Maggie O'Farrell", BOB)
     await nominate(store, "Piranesi", "Susanna Clarke", CAROL)
     poll_id = await start(store)
@@ -61,7 +62,7 @@ async def test_a_poll_takes_two_to_ten_waiting_nominations_in_order(store: Store
         (0, "Piranesi", [ALICE, CAROL]), (1, "Hamnet", [BOB])
     ]
     assert [c.answer for c in poll.candidates] == ["Piranesi — Susanna Clarke", "Hamnet — Maggie O'Farrell"]
-    with pytest.raises(UserError, match="already running"):
+    with pytest.raises(PollAlreadyRunning):
         await start(store)
     # A book in the running poll cannot be nominated again; new nominations wait for the next poll.
     assert await nominate(store, "Hamnet", "Maggie O'Farrell", CAROL) == "in_poll"
