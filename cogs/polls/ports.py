@@ -1,7 +1,7 @@
 """The polls use case's ports, done with discord.py: post, find, count, end and retire polls; post their results.
 
-An earlier post is found by ids only: the bot's own message after the id recorded before posting, of the right
-kind (the Vote button naming the poll, a Discord poll, or an embed posted within moments of that id).
+An earlier post is found by ids only: the bot's own message posted within moments after the id recorded before
+posting, of the right kind (the Vote button naming the poll, a Discord poll, or an embed).
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# How many messages after the recorded id a re-run looks through for its own earlier post.
-HISTORY_SCAN = 100
 # This machine's clock may run ahead of Discord's by a moment: the recorded id is taken this much earlier.
 CLOCK_SKEW = timedelta(seconds=2)
 # A post that Discord took was made within this long after the id recorded just before it.
@@ -47,15 +45,15 @@ class DiscordPolls:
     def _channel(self, poll: Poll, channel_id: int) -> discord.PartialMessageable:
         return self.bot.get_partial_messageable(channel_id, guild_id=poll.guild_id)
 
-    async def _own_messages(self, channel: discord.PartialMessageable, after: int, *,
-                            until: int | None = None) -> list[discord.Message]:
-        """The bot's messages in the channel after the id `after` (and before `until`), oldest first."""
+    async def _own_messages(self, channel: discord.PartialMessageable, after: int) -> list[discord.Message]:
+        """The bot's messages in the channel within POST_WINDOW after the id `after`, oldest first: a post made
+        just after that id was recorded is among them, however busy the channel was since."""
         me = self.bot.user
+        until = discord.utils.time_snowflake(discord.utils.snowflake_time(after) + CLOCK_SKEW + POST_WINDOW)
         found: list[discord.Message] = []
         try:
-            async for message in channel.history(limit=HISTORY_SCAN, after=discord.Object(id=after),
-                                                 oldest_first=True):
-                if until is not None and message.id > until:
+            async for message in channel.history(limit=None, after=discord.Object(id=after), oldest_first=True):
+                if message.id > until:
                     break
                 if me is not None and message.author.id == me.id:
                     found.append(message)
@@ -139,8 +137,7 @@ class DiscordPolls:
         return message.id
 
     async def find_result(self, channel_id: int, poll: Poll, after: int) -> int | None:
-        until = discord.utils.time_snowflake(discord.utils.snowflake_time(after) + CLOCK_SKEW + POST_WINDOW)
-        for message in await self._own_messages(self._channel(poll, channel_id), after, until=until):
+        for message in await self._own_messages(self._channel(poll, channel_id), after):
             if message.embeds:
                 return message.id
         return None
