@@ -180,12 +180,16 @@ class PollsCog(commands.Cog, name=COG_NAME):
 
     # -- the ballot -------------------------------------------------------------------------------
 
-    async def _ballot_poll(self, interaction: discord.Interaction[Any], poll_id: int) -> Poll:
+    @staticmethod
+    def _ballot_guild(interaction: discord.Interaction[Any], poll_id: int) -> int:
         if interaction.guild_id is None:
             raise UserError("Ballots only work in a server.")
         if not poll_id:
             raise UserError(STALE_COMPONENT)
-        return await self.service.ballot_poll(interaction.guild_id, poll_id)
+        return interaction.guild_id
+
+    async def _ballot_poll(self, interaction: discord.Interaction[Any], poll_id: int) -> Poll:
+        return await self.service.ballot_poll(self._ballot_guild(interaction, poll_id), poll_id)
 
     async def open_ballot(self, interaction: discord.Interaction[Any], poll_id: int) -> None:
         poll = await self._ballot_poll(interaction, poll_id)
@@ -202,8 +206,8 @@ class PollsCog(commands.Cog, name=COG_NAME):
         await interaction.response.edit_message(content=content, view=view, allowed_mentions=NO_PINGS)
 
     async def submit(self, interaction: discord.Interaction[Any], poll_id: int, ranked: str) -> None:
-        poll = await self._ballot_poll(interaction, poll_id)
-        ballot = await self.service.cast_ballot(poll.guild_id, poll.id, interaction.user.id, ranking_of(ranked))
+        ballot = await self.service.cast_ballot(self._ballot_guild(interaction, poll_id), poll_id, interaction.user.id,
+                                                ranking_of(ranked))
         by_position = {candidate.position: candidate for candidate in ballot.poll.candidates}
         lines = ["Your new ballot replaces your earlier one:" if ballot.replaced else "Your ballot is in:"]
         lines += [f"{number}. {titled(by_position[position].title, by_position[position].author)}"

@@ -253,6 +253,41 @@ async def test_votes_in_a_poll_posted_just_before_a_crash_are_counted(
         assert recorded is not None and recorded.message_id == poll_message.id
 
 
+async def test_a_ranked_poll_posted_just_before_a_crash_is_found_and_retired_at_its_close(
+    double: DiscordDouble, bot_process: BotProcess
+) -> None:
+    guild = double.guild_a
+    polls = guild.channel("polls")
+
+    async def start_a_ranked_poll() -> None:
+        await run(double, "Mod", "config channels", polls=polls, announcements=guild.channel("announcements"))
+        for member, title, author in NOMINATIONS:
+            await run(double, member, "nominate add", title=title, author=author)
+        await double.slash(guild, guild.member("Mod"), "poll start", closes_in="1h", mode="ranked", timeout=10.0)
+
+    # The bot dies after Discord took the poll's message and before it wrote the message down.
+    await crash_while_held(bot_process, "POST", rf"/channels/{polls.id}/messages$", start_a_ranked_poll)
+    (poll_message,) = bot_posts(double, guild, "polls")
+    async with database(bot_process) as store:
+        poll = await store.polls.running(guild.id)
+        assert poll is not None and poll.message_id is None
+        await store.jobs.schedule(guild.id, POLL_CLOSE, str(poll.id), datetime.now(UTC) - timedelta(seconds=1))
+    await bot_process.start()
+
+    async def closed(store: Store) -> bool:
+        job = await store.jobs.get(guild.id, POLL_CLOSE, str(poll.id))
+        return job is not None and job.status == "done"
+
+    await settled(bot_process, closed)
+    # Its Vote button is gone and it says the poll is closed: the close found the message by its button's id.
+    assert poll_message.components == []
+    assert [field["name"] for field in poll_message.embeds[0]["fields"]] == ["Closed"]
+    async with database(bot_process) as store:
+        recorded = await store.polls.get(guild.id, poll.id)
+        assert recorded is not None and recorded.message_id == poll_message.id
+    assert len(bot_posts(double, guild, "polls")) == 1
+
+
 # -- the club blog's feed ------------------------------------------------------------------------------------
 
 
