@@ -239,6 +239,7 @@ WRITES: dict[str, Call] = {
     "polls.close": lambda s, g, x: s.polls.close(g, x.poll_id, now=NOW,
                                                  outcome=Outcome(winner=0, tie_broken=False, reason="forced")),
     "polls.mark_announced": lambda s, g, x: s.polls.mark_announced(g, x.poll_id, 1, 2),
+    "polls.announcing": lambda s, g, x: s.polls.announcing(g, x.poll_id, 1, 2),
     "meetings.create": lambda s, g, x: s.meetings.create(
         g, starts_at=NOW, ends_at=NOW + timedelta(hours=1), timezone="UTC", channel_id=None, location="x",
         book_id=x.book_id, section=None, repeat="none", created_by=BOB, now=NOW, previous_id=x.meeting_id),
