@@ -211,7 +211,7 @@ async def test_a_refused_poll_message_starts_nothing(
 ) -> None:
     await nominate(store, clock, ("Piranesi", ALICE), ("Hamnet", BOB))
     discord_side.refused_channels.add(POLLS)
-    with pytest.raises(UserError, match="refused the poll message.*nothing was started"):
+    with pytest.raises(UserError, match=r"refused the poll message.*nothing was started"):
         await start(service)
     assert await store.polls.running(GUILD) is None
     assert await store.jobs.list_for_guild(GUILD) == []
