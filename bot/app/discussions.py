@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
-from bot.app.books import BookResolver, club_day, md
+from bot.app.books import BookResolver, club_day
 from bot.clock import Clock
 from bot.domain.answers import day_text
 from bot.domain.sections import Section, SectionError, parse_target_dates
+from bot.domain.text import md
 from bot.errors import UserError
 from bot.store import Store
 from bot.store.discussions import Discussion

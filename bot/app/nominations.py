@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.app.books import BOOK_CHOICE, md
-from bot.domain.answers import titled
 from bot.domain.ids import picked_id
 from bot.domain.names import title_key
+from bot.domain.text import BOOK_CHOICE, md, titled
 from bot.errors import NotAllowed, UserError
 from bot.store import Store
 from bot.store.polls import Nomination, WithdrawStatus

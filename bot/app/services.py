@@ -11,6 +11,7 @@ from bot.app.nominations import NominationService
 from bot.app.reviews import ReviewService
 from bot.clock import Clock
 from bot.scheduler import Scheduler
+from bot.services.asker import HistoryIndex
 from bot.services.openlibrary import Catalogue
 from bot.store import Store
 
@@ -24,6 +25,8 @@ class Services:
     store: Store = field(repr=False)
     clock: Clock
     scheduler: Scheduler
+    # The asker's name index, which /club's author and title look-ups share.
+    history_index: HistoryIndex
     catalogue: Catalogue | None = None
     books: BookResolver = field(init=False)
     club: ClubService = field(init=False)
@@ -33,7 +36,7 @@ class Services:
 
     def __post_init__(self) -> None:
         self.books = BookResolver(self.store)
-        self.club = ClubService(self.store, self.clock)
+        self.club = ClubService(self.store, self.clock, self.history_index, self.catalogue)
         self.discussions = DiscussionService(self.store, self.clock)
         self.nominations = NominationService(self.store)
         self.reviews = ReviewService(self.store)

@@ -10,6 +10,7 @@ from typing import Any, Literal
 import aiosqlite
 from pydantic import BaseModel
 
+from bot.domain.books import Book
 from bot.domain.polls import (
     MAX_CANDIDATES,
     MAX_PER_MEMBER,
@@ -20,7 +21,6 @@ from bot.domain.polls import (
     count_ranked,
 )
 from bot.errors import UserError
-from bot.store.books import Book
 from bot.store.db import Database, from_db_time, to_db_time
 
 PollStatus = Literal["open", "closed"]
