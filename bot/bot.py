@@ -91,7 +91,8 @@ class BookClubBot(commands.Bot):
         # One name index per guild, the asker's, which /club's look-ups share.
         index = answers.index if isinstance(answers, OfflineAsker | ModelAsker) else HistoryIndex(store.history)
         self.services = Services(store=store, clock=clock, scheduler=self.scheduler, history_index=index,
-                                 catalogue=catalogue)
+                                 catalogue=catalogue,
+                                 allow_private_feeds=settings.feed_allow_private_addresses)
         # Per-member limits on what posts publicly or calls the model; timed by the bot's clock.
         self.cooldowns = Cooldowns()
 

@@ -1,20 +1,27 @@
-"""Ending a book's discussion (and reading the target dates /discuss start takes): the workflow, without Discord."""
+"""Discussions' workflows without Discord: starting and ending one, members' progress, spoiler terms, the spoiler
+guard's data and Hide as spoiler's bookkeeping (the re-posting webhooks)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 from bot.app.books import BookResolver, club_day
 from bot.clock import Clock
 from bot.domain.answers import day_text
+from bot.domain.books import Book
+from bot.domain.guard import SpoilerGuard, SpoilerMatcher, TermError, parse_terms
 from bot.domain.sections import Section, SectionError, parse_target_dates
-from bot.domain.text import md
+from bot.domain.text import clean_line, clip, is_book_choice, md
 from bot.errors import UserError
 from bot.store import Store
-from bot.store.discussions import Discussion
+from bot.store.books import BookRepository
+from bot.store.discussions import Discussion, Progress, ProgressChange
+
+# /discuss spoiler-terms takes one of these to clear the list.
+CLEAR_WORDS = {"none", "clear", "-"}
 
 
 class ThreadCloser(Protocol):
@@ -49,6 +56,126 @@ class DiscussionService:
         self.store = store
         self.clock = clock
         self.books = BookResolver(store)
+        # The spoiler guard's data per guild, rebuilt after a discussion or its terms change.
+        self._guards: dict[int, SpoilerGuard] = {}
+        self._guard_generation: dict[int, int] = {}
+
+    # -- starting -------------------------------------------------------------------------------
+
+    async def running(self, guild_id: int, book_id: int) -> Discussion | None:
+        """The book's discussion when it is under discussion (not ended)."""
+        discussion = await self.store.discussions.for_book(guild_id, book_id)
+        return discussion if discussion is not None and not discussion.ended else None
+
+    async def book_to_discuss(self, guild_id: int, text: str) -> Book:
+        """The club's book a typed title means, added to the club's books when it is new."""
+        found = await self.books.find(guild_id, text)
+        if found is not None:
+            return found
+        if is_book_choice(text):
+            raise UserError("That book is no longer in the club's list; type its title instead.")
+        title, author = text, ""
+        if " by " in text:
+            title, _, author = text.rpartition(" by ")
+        title, author = clean_line(title), clean_line(author)
+        if not title:
+            raise UserError("Type the book's title, optionally followed by “by Author”.")
+        book, _ = await self.store.books.find_or_create(guild_id, title, clip(author, BookRepository.MAX_AUTHOR))
+        return book
+
+    async def suggest_books(self, guild_id: int, text: str) -> list[Book]:
+        return await self.store.books.suggest(guild_id, text, limit=25)
+
+    async def discussions_channel_id(self, guild_id: int) -> int | None:
+        return (await self.store.config.get(guild_id)).discussions_channel_id
+
+    async def record_start(self, guild_id: int, book: Book, *, channel_id: int, thread_id: int,
+                           sections: list[tuple[Section, int]], started_by: int,
+                           target_dates: Sequence[date | None]) -> Discussion:
+        """Records the threads /discuss start opened; UserError when another moderator was first."""
+        discussion = await self.store.discussions.create(
+            guild_id, book.id, channel_id=channel_id, thread_id=thread_id, sections=sections,
+            started_by=started_by, at=self.clock.now(), target_dates=target_dates)
+        if discussion is None:
+            raise UserError(f"**{md(book.title)}** was just started by another moderator.")
+        self.forget_guard(guild_id)
+        return discussion
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    async def discussions(self, guild_id: int) -> list[Discussion]:
+        return await self.store.discussions.list(guild_id)
+
+    async def get(self, guild_id: int, discussion_id: int) -> Discussion | None:
+        return await self.store.discussions.get(guild_id, discussion_id)
+
+    async def progress(self, guild_id: int, member_id: int) -> list[Progress]:
+        return await self.store.discussions.progress(guild_id, member_id)
+
+    async def record_progress(self, guild_id: int, discussion: Discussion, member_id: int,
+                              position: int) -> ProgressChange:
+        """The member has read up to section `position` (1-based); their progress never goes back."""
+        change = await self.store.discussions.record_progress(guild_id, discussion.id, member_id, position,
+                                                              self.clock.now())
+        if change is None:
+            raise UserError(f"The discussion of **{md(discussion.title)}** was just ended; its threads stay readable.")
+        return change
+
+    async def day_of(self, guild_id: int, moment: datetime) -> date:
+        return await club_day(self.store, guild_id, moment)
+
+    # -- spoiler terms and the guard ------------------------------------------------------------
+
+    async def terms(self, guild_id: int, discussion_id: int) -> list[str]:
+        return await self.store.discussions.terms(guild_id, discussion_id)
+
+    async def set_terms(self, guild_id: int, discussion_id: int, text: str) -> list[str]:
+        """The discussion's spoiler terms as typed (a clear word empties them); returns the terms saved."""
+        try:
+            wanted = [] if text.strip().casefold() in CLEAR_WORDS else parse_terms(text)
+        except TermError as error:
+            raise UserError(str(error)) from None
+        await self.store.discussions.set_terms(guild_id, discussion_id, wanted)
+        self.forget_guard(guild_id)
+        return wanted
+
+    def forget_guard(self, guild_id: int) -> None:
+        """Called whenever a guild's discussions or terms change; the next message rebuilds its guard."""
+        self._guards.pop(guild_id, None)
+        self._guard_generation[guild_id] = self._guard_generation.get(guild_id, 0) + 1
+
+    async def guard_for(self, guild_id: int) -> SpoilerGuard:
+        """The guild's spoiler guard: the terms of the running discussions, and the places they are guarded in."""
+        guard = self._guards.get(guild_id)
+        if guard is not None:
+            return guard
+        generation = self._guard_generation.get(guild_id, 0)
+        # An ended discussion's book is no longer under discussion: the guard leaves its terms alone.
+        discussions = [d for d in await self.store.discussions.list(guild_id) if not d.ended]
+        running = {d.id for d in discussions}
+        terms = {key: words for key, words in (await self.store.discussions.all_terms(guild_id)).items()
+                 if key in running}
+        places = {d.channel_id for d in discussions} | {d.thread_id for d in discussions}
+        guard = SpoilerGuard(SpoilerMatcher.build(terms), frozenset(places))
+        # A change made while this one was loading wins: keep the rebuilt guard only if nothing changed.
+        if self._guard_generation.get(guild_id, 0) == generation:
+            self._guards[guild_id] = guard
+        return guard
+
+    async def first_notice(self, guild_id: int, member_id: int) -> bool:
+        """Whether the guard should tell this member why it hid their message (once in a while, not every time)."""
+        return await self.store.discussions.first_notice(guild_id, member_id, self.clock.now())
+
+    # -- Hide as spoiler's re-posting webhooks ---------------------------------------------------
+
+    async def webhook_id(self, guild_id: int, channel_id: int) -> int | None:
+        return await self.store.discussions.webhook_id(guild_id, channel_id)
+
+    async def remember_webhook(self, guild_id: int, channel_id: int, webhook_id: int) -> None:
+        await self.store.discussions.remember_webhook(guild_id, channel_id, webhook_id, self.clock.now())
+
+    async def forget_webhook(self, guild_id: int, channel_id: int, webhook_id: int) -> None:
+        await self.store.discussions.forget_webhook(guild_id, channel_id, webhook_id)
 
     async def target_dates(self, guild_id: int, text: str | None, sections: Sequence[Section]) -> list[date | None]:
         """The target date of each section from `/discuss start … dates:`; all None when none were given."""
@@ -84,4 +211,5 @@ class DiscussionService:
         if recorded is None:
             raise UserError(f"The discussion of **{md(discussion.title)}** was just ended by another moderator.")
         ended.discussion = recorded
+        self.forget_guard(guild_id)
         return ended
