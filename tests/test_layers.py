@@ -1,9 +1,17 @@
-"""The layers' direction, read from the source: the bot's core never imports a cog, and no cog reaches the store."""
+"""The layers' direction: the bot's core never imports a cog (read from the source), and what the core shares."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+
+import aiohttp
+
+from bot.bot import BookClubBot
+from bot.clock import ManualClock
+from bot.services.asker import OfflineAsker
+from bot.settings import Settings
+from bot.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,3 +49,19 @@ def test_no_cog_imports_sqlite3_or_is_over_400_lines() -> None:
             continue
         assert "sqlite3" not in imported_modules(path), path
         assert len(path.read_text(encoding="utf-8").splitlines()) <= 400, path
+
+
+async def test_club_shares_the_asker_name_index_and_errors_are_reported_by_an_extension(tmp_path: Path,
+                                                                                        clock: ManualClock) -> None:
+    settings = Settings(_env_file=None, database_path=tmp_path / "bookclub.db")  # pyright: ignore[reportCallIssue]
+    async with Store(settings.database_path) as store, aiohttp.ClientSession() as session:
+        await store.migrate()
+        asker = OfflineAsker(store.history)
+        bot = BookClubBot(settings=settings, store=store, clock=clock, http_session=session, asker=asker)
+        assert bot.services.club.index is asker.index
+        plain = bot.tree.on_error
+        await bot.load_extension("cogs.errors")
+        reporter = bot.get_cog("ErrorReporter")
+        assert reporter is not None and bot.tree.on_error == getattr(reporter, "on_app_command_error", None)
+        await bot.unload_extension("cogs.errors")
+        assert bot.tree.on_error == plain
