@@ -56,9 +56,8 @@ class DiscussionService:
         self.store = store
         self.clock = clock
         self.books = BookResolver(store)
-        # The spoiler guard's data per guild, rebuilt after a discussion or its terms change.
-        self._guards: dict[int, SpoilerGuard] = {}
-        self._guard_generation: dict[int, int] = {}
+        # The spoiler guard per guild, with the guard version it was built at (`guard_version`).
+        self._guards: dict[int, tuple[int, SpoilerGuard]] = {}
 
     # -- starting -------------------------------------------------------------------------------
 
@@ -98,7 +97,6 @@ class DiscussionService:
             started_by=started_by, at=self.clock.now(), target_dates=target_dates)
         if discussion is None:
             raise UserError(f"**{md(book.title)}** was just started by another moderator.")
-        self.forget_guard(guild_id)
         return discussion
 
     # -- reading ---------------------------------------------------------------------------------
@@ -136,20 +134,18 @@ class DiscussionService:
         except TermError as error:
             raise UserError(str(error)) from None
         await self.store.discussions.set_terms(guild_id, discussion_id, wanted)
-        self.forget_guard(guild_id)
         return wanted
 
-    def forget_guard(self, guild_id: int) -> None:
-        """Called whenever a guild's discussions or terms change; the next message rebuilds its guard."""
-        self._guards.pop(guild_id, None)
-        self._guard_generation[guild_id] = self._guard_generation.get(guild_id, 0) + 1
-
     async def guard_for(self, guild_id: int) -> SpoilerGuard:
-        """The guild's spoiler guard: the terms of the running discussions, and the places they are guarded in."""
-        guard = self._guards.get(guild_id)
-        if guard is not None:
-            return guard
-        generation = self._guard_generation.get(guild_id, 0)
+        """The guild's spoiler guard: the terms of the running discussions, and the places they are guarded in.
+
+        Kept until the guild's guard version moves, which the store's triggers do on every change to what it reads.
+        """
+        # Read the version before the rows: a change in between only causes one more rebuild later.
+        version = await self.store.discussions.guard_version(guild_id)
+        cached = self._guards.get(guild_id)
+        if cached is not None and cached[0] == version:
+            return cached[1]
         # An ended discussion's book is no longer under discussion: the guard leaves its terms alone.
         discussions = [d for d in await self.store.discussions.list(guild_id) if not d.ended]
         running = {d.id for d in discussions}
@@ -157,9 +153,7 @@ class DiscussionService:
                  if key in running}
         places = {d.channel_id for d in discussions} | {d.thread_id for d in discussions}
         guard = SpoilerGuard(SpoilerMatcher.build(terms), frozenset(places))
-        # A change made while this one was loading wins: keep the rebuilt guard only if nothing changed.
-        if self._guard_generation.get(guild_id, 0) == generation:
-            self._guards[guild_id] = guard
+        self._guards[guild_id] = (version, guard)
         return guard
 
     async def first_notice(self, guild_id: int, member_id: int) -> bool:
@@ -211,5 +205,4 @@ class DiscussionService:
         if recorded is None:
             raise UserError(f"The discussion of **{md(discussion.title)}** was just ended by another moderator.")
         ended.discussion = recorded
-        self.forget_guard(guild_id)
         return ended

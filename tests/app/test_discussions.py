@@ -111,3 +111,33 @@ async def test_the_section_to_have_read_by_a_day(store: Store, clock: ManualCloc
     assert discussion.section_due_by(date(2026, 3, 9)) is None
     due = discussion.section_due_by(date(2026, 3, 18))
     assert due is not None and due.name == "Part 2"
+
+
+async def test_the_spoiler_guard_sees_new_terms_and_an_ended_discussion_without_being_told(
+        store: Store, clock: ManualClock) -> None:
+    service = DiscussionService(store, clock)
+    other = DiscussionService(store, clock)
+    book, _ = await store.books.find_or_create(GUILD_A, "Klara and the Sun", "Kazuo Ishiguro")
+    sections = [(section, 900 + number) for number, section in enumerate(parse_sections(SECTIONS))]
+    discussion = await service.record_start(GUILD_A, book, channel_id=10, thread_id=20, sections=sections,
+                                            started_by=MOD, target_dates=[None] * len(sections))
+    assert (await service.guard_for(GUILD_A)).check(20, "Josie gets better") is None
+
+    # Another process (a second service here) changes the terms: the first one's guard follows.
+    assert await other.set_terms(GUILD_A, discussion.id, "Josie gets better") == ["Josie gets better"]
+    hit = (await service.guard_for(GUILD_A)).check(20, "so Josie gets better in the end?")
+    assert hit is not None and hit.key == discussion.id
+    assert (await service.guard_for(GUILD_B)).check(20, "so Josie gets better in the end?") is None
+
+    await other.end(GUILD_A, "Klara and the Sun", MOD, FakeThreads())
+    assert (await service.guard_for(GUILD_A)).check(20, "so Josie gets better in the end?") is None
+
+
+async def test_a_typed_title_becomes_a_club_book_and_a_stale_choice_is_refused(store: Store,
+                                                                              clock: ManualClock) -> None:
+    service = DiscussionService(store, clock)
+    book = await service.book_to_discuss(GUILD_A, "  Piranesi by Susanna Clarke ")
+    assert (book.title, book.author) == ("Piranesi", "Susanna Clarke")
+    assert await service.book_to_discuss(GUILD_A, f"book:{book.id}") == book
+    with pytest.raises(UserError, match="no longer in the club's list"):
+        await service.book_to_discuss(GUILD_B, f"book:{book.id}")

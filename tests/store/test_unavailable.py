@@ -31,7 +31,7 @@ async def test_a_write_held_up_by_another_program_raises_store_busy_and_changes_
         assert (await store.config.get(GUILD)).moderator_role_id is None
 
 
-async def test_a_write_with_no_room_raises_store_full_and_the_store_works_again_once_there_is_room(store: Store) -> None:
+async def test_a_write_with_no_room_raises_store_full_and_works_once_there_is_room(store: Store) -> None:
     conn = store.db.conn
     pages = (await (await conn.execute("PRAGMA page_count")).fetchone() or [0])[0]
     await conn.execute(f"PRAGMA max_page_count = {pages}")
