@@ -83,8 +83,6 @@ class BookClubBot(commands.Bot):
         self.store = store
         self.clock = clock
         self.http_session = http_session
-        # Without a catalogue, answers and /club add leave the catalogue's part out.
-        self.catalogue = catalogue
         answers = asker or OfflineAsker(store.history, catalogue)
         self.asker: Asker = MeetingAsker(answers, store.meetings)
         self.scheduler = Scheduler(store.jobs, clock)
@@ -95,6 +93,15 @@ class BookClubBot(commands.Bot):
                                  allow_private_feeds=settings.feed_allow_private_addresses)
         # Per-member limits on what posts publicly or calls the model; timed by the bot's clock.
         self.cooldowns = Cooldowns()
+
+    @property
+    def catalogue(self) -> Catalogue | None:
+        """Open Library, or None: without a catalogue, answers and /club add leave the catalogue's part out."""
+        return self.services.catalogue
+
+    @catalogue.setter
+    def catalogue(self, catalogue: Catalogue | None) -> None:
+        self.services.use_catalogue(catalogue)
 
     async def login(self, token: str) -> None:
         if self.settings.api_base:

@@ -49,6 +49,10 @@ class Services:
         self.nominations = NominationService(self.store)
         self.reviews = ReviewService(self.store)
 
+    def use_catalogue(self, catalogue: Catalogue | None) -> None:
+        """Swaps the catalogue (or leaves it out) for every use case that looks books up."""
+        self.catalogue = self.club.catalogue = catalogue
+
     def meetings(self, events: EventsPort, posts: PostsPort, roles: RolesPort) -> tuple[MeetingService,
                                                                                        ReadingNowService]:
         """The meeting workflows and the pinned Reading now message, on the cog's Discord ports."""

@@ -24,6 +24,9 @@ class FakeCatalogue:
         self.asked.append((title, author))
         return CatalogueWork(title=title, authors=[author], year=2020, isbn13="9780000000002")
 
+    async def author_works(self, author: str) -> list[CatalogueWork]:
+        return []
+
 
 async def test_a_read_is_added_with_the_catalogue_details_and_bad_dates_are_refused_before_asking_it(
         store: Store, clock: ManualClock) -> None:

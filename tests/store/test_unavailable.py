@@ -41,4 +41,5 @@ async def test_a_write_with_no_room_raises_store_full_and_works_once_there_is_ro
                 await store.books.find_or_create(GUILD, f"A long title to fill the pages {number} " * 6, "Author")
     finally:
         await conn.execute("PRAGMA max_page_count = 4294967294")
-    assert await store.books.find_or_create(GUILD, "Piranesi", "Susanna Clarke")
+    book, created = await store.books.find_or_create(GUILD, "Piranesi", "Susanna Clarke")
+    assert created and await store.books.get(GUILD, book.id) == book
