@@ -3,17 +3,26 @@ guard's data and Hide as spoiler's bookkeeping (the re-posting webhooks)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
 from bot.app.books import BookResolver, club_day
+from bot.app.discussion_texts import describe_threads, section_rules, spoiler_free_rules
 from bot.clock import Clock
 from bot.domain.answers import day_text
 from bot.domain.books import Book
 from bot.domain.guard import SpoilerGuard, SpoilerMatcher, TermError, parse_terms
-from bot.domain.sections import Section, SectionError, parse_target_dates
+from bot.domain.sections import (
+    Section,
+    SectionError,
+    parse_sections,
+    parse_target_dates,
+    section_thread_name,
+    spoiler_free_thread_name,
+)
 from bot.domain.text import clean_line, clip, is_book_choice, md
 from bot.errors import UserError
 from bot.store import Store
@@ -37,6 +46,29 @@ class ThreadCloser(Protocol):
         ...
 
 
+class ThreadOpener(Protocol):
+    """Discord's side of starting a discussion, in the discussions channel."""
+
+    async def open_thread(self, name: str, rules: str, *, private: bool) -> int:
+        """Creates a thread (a private one takes no invitations) and posts its rules; returns its id. Raises
+        UserError when Discord refuses for want of a permission."""
+        ...
+
+    async def delete_thread(self, thread_id: int) -> None:
+        """Deletes a thread this start made; a failure to do so is the port's to swallow."""
+        ...
+
+
+@dataclass
+class StartPlan:
+    """/discuss start's input checked, before anything is created: the book when the club has it, else the text."""
+
+    text: str
+    book: Book | None
+    sections: list[Section]
+    target_dates: list[date | None]
+
+
 @dataclass
 class Ended:
     discussion: Discussion
@@ -56,6 +88,7 @@ class DiscussionService:
         self.store = store
         self.clock = clock
         self.books = BookResolver(store)
+        self._start_locks: dict[int, asyncio.Lock] = {}
         # The spoiler guard per guild, with the guard version it was built at (`guard_version`).
         self._guards: dict[int, tuple[int, SpoilerGuard]] = {}
 
@@ -84,6 +117,52 @@ class DiscussionService:
 
     async def suggest_books(self, guild_id: int, text: str) -> list[Book]:
         return await self.store.books.suggest(guild_id, text, limit=25)
+
+    async def plan_start(self, guild_id: int, book: str, sections: str, dates: str | None) -> StartPlan:
+        """Refuses bad sections or dates, and a book under discussion already, before anything is created."""
+        try:
+            parsed = parse_sections(sections)
+        except SectionError as error:
+            raise UserError(str(error)) from None
+        target_dates = await self.target_dates(guild_id, dates, parsed)
+        found = await self.books.find(guild_id, book)
+        if found is not None:
+            existing = await self.running(guild_id, found.id)
+            if existing is not None:
+                raise UserError(f"**{md(existing.title)}** is already under discussion: {describe_threads(existing)}."
+                                " End it first with `/discuss end` to start it afresh.")
+        return StartPlan(text=book, book=found, sections=parsed, target_dates=target_dates)
+
+    async def start(self, guild_id: int, plan: StartPlan, *, channel_id: int, moderator_id: int,
+                    threads: ThreadOpener, guarded: bool) -> Discussion:
+        """Opens the spoiler-free thread and a private thread per section, posts their rules and records them.
+
+        One start at a time per guild; on any failure the threads made so far are deleted and nothing is recorded.
+        """
+        async with self._start_locks.setdefault(guild_id, asyncio.Lock()):
+            book = plan.book or await self.book_to_discuss(guild_id, plan.text)
+            if await self.running(guild_id, book.id) is not None:
+                raise UserError(f"**{md(book.title)}** was just started by another moderator.")
+            created: list[int] = []
+            try:
+                spoiler_free = await threads.open_thread(
+                    spoiler_free_thread_name(book.title),
+                    spoiler_free_rules(book.title, plan.sections, guarded, plan.target_dates), private=False)
+                created.append(spoiler_free)
+                section_threads = []
+                for section, target_date in zip(plan.sections, plan.target_dates, strict=True):
+                    thread_id = await threads.open_thread(section_thread_name(book.title, section),
+                                                          section_rules(book.title, section, target_date),
+                                                          private=True)
+                    created.append(thread_id)
+                    section_threads.append((section, thread_id))
+                return await self.record_start(guild_id, book, channel_id=channel_id, thread_id=spoiler_free,
+                                               sections=section_threads, started_by=moderator_id,
+                                               target_dates=plan.target_dates)
+            except BaseException:
+                for thread_id in reversed(created):
+                    await threads.delete_thread(thread_id)
+                raise
 
     async def discussions_channel_id(self, guild_id: int) -> int | None:
         return (await self.store.config.get(guild_id)).discussions_channel_id

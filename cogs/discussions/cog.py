@@ -2,43 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from datetime import date
 from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.app.discussion_texts import dated, describe_threads, thread_mention
 from bot.app.discussions import Discussion
 from bot.domain.answers import day_text
-from bot.domain.books import Book
 from bot.domain.names import title_key
 from bot.domain.sections import (
-    Section,
-    SectionError,
     find_section,
-    parse_sections,
-    section_thread_name,
-    spoiler_free_thread_name,
 )
 from bot.domain.text import book_choice, md, picked_book, truncate
 from bot.errors import NotConfigured, StoreUnavailable, UserError
 from cogs._shared.checks import (
     moderator_check,
 )
-from cogs._shared.replies import NO_PINGS, PERMISSION_NAMES, guild_of, reply
-from cogs.discussions.texts import (
-    DiscordThreads,
-    dated,
-    describe_threads,
-    fetch_thread,
-    section_rules,
-    spoiler_free_rules,
-    thread_mention,
-)
+from cogs._shared.replies import PERMISSION_NAMES, guild_of, reply
+from cogs.discussions.threads import ChannelThreads, DiscordThreads, fetch_thread
 
 if TYPE_CHECKING:
     from bot.bot import BookClubBot
@@ -48,8 +32,6 @@ log = logging.getLogger(__name__)
 # What /discuss start needs in the discussions channel; checked before anything is created.
 START_PERMISSIONS = ("view_channel", "send_messages", "create_public_threads", "create_private_threads",
                      "send_messages_in_threads", "manage_threads")
-# A week: the longest Discord allows, so quiet section threads stay in the channel list between meetings.
-ARCHIVE_AFTER_MINUTES = 10080
 # The longest title a book can have (the store's limit), as the option's range.
 MAX_TITLE = 256
 
@@ -65,7 +47,6 @@ class DiscussionsCog(commands.Cog):
     def __init__(self, bot: BookClubBot) -> None:
         self.bot = bot
         self.service = bot.services.discussions
-        self._start_locks: dict[int, asyncio.Lock] = {}
 
     # -- /discuss start ---------------------------------------------------------------------------
 
@@ -81,24 +62,12 @@ class DiscussionsCog(commands.Cog):
                     sections: app_commands.Range[str, 1, 1000],
                     dates: app_commands.Range[str, 1, 1000] | None = None) -> None:
         guild = guild_of(interaction)
-        try:
-            parsed = parse_sections(sections)
-        except SectionError as error:
-            raise UserError(str(error)) from None
-        target_dates = await self.service.target_dates(guild.id, dates, parsed)
-        found = await self.service.books.find(guild.id, book)
-        if found is not None:
-            existing = await self.service.running(guild.id, found.id)
-            if existing is not None:
-                raise UserError(f"**{md(existing.title)}** is already under discussion: {describe_threads(existing)}."
-                                " End it first with `/discuss end` to start it afresh.")
+        plan = await self.service.plan_start(guild.id, book, sections, dates)
         channel = await self.discussions_channel(guild)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        async with self._start_locks.setdefault(guild.id, asyncio.Lock()):
-            chosen = found or await self.service.book_to_discuss(guild.id, book)
-            if await self.service.running(guild.id, chosen.id) is not None:
-                raise UserError(f"**{md(chosen.title)}** was just started by another moderator.")
-            discussion = await self.open_threads(interaction, channel, chosen, parsed, target_dates)
+        opener = ChannelThreads(channel, f"/discuss start by {interaction.user} ({interaction.user.id})")
+        discussion = await self.service.start(guild.id, plan, channel_id=channel.id, moderator_id=interaction.user.id,
+                                              threads=opener, guarded=self.bot.settings.message_content_intent)
         await reply(interaction, f"Started the discussion of **{md(discussion.title)}**: "
                                  f"{describe_threads(discussion)}.\nMembers join the section threads with `/progress`.")
 
@@ -116,43 +85,6 @@ class DiscussionsCog(commands.Cog):
             raise UserError(f"I can't open threads in {channel.mention}: I'm missing {', '.join(missing)}. "
                             "Nothing was created.")
         return channel
-
-    async def open_threads(self, interaction: discord.Interaction[BookClubBot], channel: discord.TextChannel,
-                           book: Book, sections: list[Section], target_dates: list[date | None]) -> Discussion:
-        """Creates every thread, posts the rules and records them; on any failure deletes what it made."""
-        created: list[discord.Thread] = []
-        guarded = self.bot.settings.message_content_intent
-        reason = f"/discuss start by {interaction.user} ({interaction.user.id})"
-        try:
-            spoiler_free = await channel.create_thread(
-                name=spoiler_free_thread_name(book.title), type=discord.ChannelType.public_thread,
-                auto_archive_duration=ARCHIVE_AFTER_MINUTES, reason=reason,
-            )
-            created.append(spoiler_free)
-            await spoiler_free.send(spoiler_free_rules(book.title, sections, guarded, target_dates),
-                                    allowed_mentions=NO_PINGS)
-            section_threads = []
-            for section, target_date in zip(sections, target_dates, strict=True):
-                thread = await channel.create_thread(
-                    name=section_thread_name(book.title, section), type=discord.ChannelType.private_thread,
-                    invitable=False, auto_archive_duration=ARCHIVE_AFTER_MINUTES, reason=reason,
-                )
-                created.append(thread)
-                section_threads.append((section, thread.id))
-                await thread.send(section_rules(book.title, section, target_date), allowed_mentions=NO_PINGS)
-            discussion = await self.service.record_start(
-                channel.guild.id, book, channel_id=channel.id, thread_id=spoiler_free.id, sections=section_threads,
-                started_by=interaction.user.id, target_dates=target_dates,
-            )
-        except BaseException as error:
-            for thread in reversed(created):
-                with contextlib.suppress(discord.HTTPException):
-                    await thread.delete(reason="/discuss start failed part-way")
-            if isinstance(error, discord.Forbidden):
-                raise UserError(f"Discord refused to let me open the threads in {channel.mention} (a permission is "
-                                "missing: Create Private Threads or Manage Threads). Nothing was created.") from None
-            raise
-        return discussion
 
     @start.autocomplete("book")
     async def club_book_autocomplete(self, interaction: discord.Interaction[BookClubBot],

@@ -141,3 +141,46 @@ async def test_a_typed_title_becomes_a_club_book_and_a_stale_choice_is_refused(s
     assert await service.book_to_discuss(GUILD_A, f"book:{book.id}") == book
     with pytest.raises(UserError, match="no longer in the club's list"):
         await service.book_to_discuss(GUILD_B, f"book:{book.id}")
+
+
+class FakeOpener:
+    """Threads made in the discussions channel; Discord refuses the one numbered `refuse_at`, if any."""
+
+    def __init__(self, refuse_at: int | None = None) -> None:
+        self.refuse_at = refuse_at
+        self.opened: list[tuple[int, str, bool]] = []
+        self.deleted: list[int] = []
+
+    async def open_thread(self, name: str, rules: str, *, private: bool) -> int:
+        if len(self.opened) == self.refuse_at:
+            raise UserError("Discord refused to let me open the threads.")
+        thread_id = 700 + len(self.opened)
+        self.opened.append((thread_id, rules, private))
+        return thread_id
+
+    async def delete_thread(self, thread_id: int) -> None:
+        self.deleted.append(thread_id)
+
+
+async def test_a_start_opens_every_thread_or_none_and_a_second_start_is_refused(store: Store,
+                                                                               clock: ManualClock) -> None:
+    service = DiscussionService(store, clock)
+    with pytest.raises(UserError):
+        await service.plan_start(GUILD_A, "Piranesi", SECTIONS, "someday")
+    plan = await service.plan_start(GUILD_A, "Piranesi by Susanna Clarke", SECTIONS, "2026-03-10, -, 2026-03-24")
+    refusing = FakeOpener(refuse_at=2)
+    with pytest.raises(UserError, match="refused"):
+        await service.start(GUILD_A, plan, channel_id=10, moderator_id=MOD, threads=refusing, guarded=True)
+    assert refusing.deleted == [701, 700] and await service.discussions(GUILD_A) == []
+
+    opener = FakeOpener()
+    started = await service.start(GUILD_A, plan, channel_id=10, moderator_id=MOD, threads=opener, guarded=True)
+    assert [private for _, _, private in opener.opened] == [False, True, True, True]
+    assert started.thread_id == 700 and [s.thread_id for s in started.sections] == [701, 702, 703]
+    assert "hidden automatically" in opener.opened[0][1] and "by 10 March 2026" in opener.opened[0][1]
+    assert [s.target_date for s in started.sections] == [date(2026, 3, 10), None, date(2026, 3, 24)]
+    with pytest.raises(UserError, match="already under discussion"):
+        await service.plan_start(GUILD_A, "piranesi", SECTIONS, None)
+    with pytest.raises(UserError, match="just started by another moderator"):
+        await service.start(GUILD_A, plan, channel_id=10, moderator_id=MOD, threads=FakeOpener(), guarded=True)
+    assert await service.discussions(GUILD_B) == []

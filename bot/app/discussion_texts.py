@@ -1,32 +1,14 @@
-"""What the discussions cogs post and how they reach threads: rules, schedules, and Discord's side of ending one."""
+"""What a discussion posts and says: its threads' rules, reading schedule and how its threads are listed."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from datetime import date
 
-import discord
-
-from bot.app.discussions import Discussion
 from bot.domain.answers import day_text
 from bot.domain.sections import Section
 from bot.domain.text import md, truncate
-from bot.errors import UserError
-from cogs._shared.replies import NO_PINGS
-
-log = logging.getLogger(__name__)
-
-
-async def fetch_thread(guild: discord.Guild, thread_id: int) -> discord.Thread | None:
-    thread = guild.get_thread(thread_id)
-    if thread is not None:
-        return thread
-    try:
-        fetched = await guild.fetch_channel(thread_id)
-    except discord.NotFound:
-        return None
-    return fetched if isinstance(fetched, discord.Thread) else None
+from bot.store.discussions import Discussion
 
 
 def dated(label: str, target_date: date | None) -> str:
@@ -78,35 +60,3 @@ def thread_mention(thread_id: int) -> str:
 def describe_threads(discussion: Discussion) -> str:
     sections = ", ".join(f"{md(s.section.label)} {thread_mention(s.thread_id)}" for s in discussion.sections)
     return f"spoiler-free {thread_mention(discussion.thread_id)}; sections: {sections}"
-
-
-class DiscordThreads:
-    """Ending a discussion on Discord: a closing note, then each thread archived and locked (still readable)."""
-
-    def __init__(self, guild: discord.Guild, reason: str) -> None:
-        self.guild = guild
-        self.reason = reason
-
-    async def post_note(self, thread_id: int, text: str) -> None:
-        thread = await fetch_thread(self.guild, thread_id)
-        if thread is None or thread.locked:
-            return
-        try:
-            await thread.send(text, allowed_mentions=NO_PINGS)
-        except discord.HTTPException as error:
-            log.warning("could not post the closing note in thread %s of guild %s: %s", thread_id, self.guild.id,
-                        error)
-
-    async def archive_and_lock(self, thread_id: int) -> bool:
-        thread = await fetch_thread(self.guild, thread_id)
-        if thread is None:
-            return False
-        try:
-            await thread.edit(archived=True, locked=True, reason=self.reason)
-        except discord.NotFound:
-            return False
-        except discord.Forbidden:
-            raise UserError(f"Discord refused to lock {thread_mention(thread_id)}: I need Manage Threads in the "
-                            "discussions channel. The discussion stays open (threads locked so far stay locked); "
-                            "run `/discuss end` again once that is fixed.") from None
-        return True
