@@ -10,21 +10,23 @@ from datetime import date, datetime
 from typing import Protocol
 
 from bot.app.books import BookResolver, club_day
-from bot.app.discussion_texts import describe_threads, section_rules, spoiler_free_rules
+from bot.app.discussion_texts import dated, describe_threads, section_rules, spoiler_free_rules, thread_mention
 from bot.clock import Clock
 from bot.domain.answers import day_text
 from bot.domain.books import Book
 from bot.domain.guard import SpoilerGuard, SpoilerMatcher, TermError, parse_terms
+from bot.domain.names import title_key
 from bot.domain.sections import (
     Section,
     SectionError,
+    find_section,
     parse_sections,
     parse_target_dates,
     section_thread_name,
     spoiler_free_thread_name,
 )
-from bot.domain.text import clean_line, clip, is_book_choice, md
-from bot.errors import UserError
+from bot.domain.text import clean_line, clip, is_book_choice, md, picked_book, truncate
+from bot.errors import StoreUnavailable, UserError
 from bot.store import Store
 from bot.store.books import BookRepository
 from bot.store.discussions import Discussion, Progress, ProgressChange
@@ -57,6 +59,26 @@ class ThreadOpener(Protocol):
     async def delete_thread(self, thread_id: int) -> None:
         """Deletes a thread this start made; a failure to do so is the port's to swallow."""
         ...
+
+
+class ThreadMembers(Protocol):
+    """Discord's side of /progress."""
+
+    async def add_member(self, thread_id: int, member_id: int) -> bool:
+        """Adds the member to the thread (unarchiving it first); False when the thread is gone."""
+        ...
+
+
+@dataclass
+class Advanced:
+    """What /progress did: the threads the member is in, the sections whose thread is gone, and the recorded change
+    (None when the records were busy: the member is in the threads, but the progress is not saved yet)."""
+
+    discussion: Discussion
+    index: int
+    opened: list[int]
+    gone: list[str]
+    change: ProgressChange | None
 
 
 @dataclass
@@ -197,6 +219,112 @@ class DiscussionService:
         if change is None:
             raise UserError(f"The discussion of **{md(discussion.title)}** was just ended; its threads stay readable.")
         return change
+
+    async def plan_progress(self, guild_id: int, book: str | None, section: str) -> tuple[Discussion, int]:
+        """The running discussion and the index of the section a member says they have read up to."""
+        discussion = await self.resolve_discussion(guild_id, book)
+        sections = [s.section for s in discussion.sections]
+        index = find_section(sections, section)
+        if index is None:
+            names = ", ".join(md(s.label) for s in sections)
+            raise UserError(f"“{md(truncate(section, 60))}” isn't a section of **{md(discussion.title)}**; its "
+                            f"sections are {names}.")
+        return discussion, index
+
+    async def advance(self, guild_id: int, discussion: Discussion, index: int, member_id: int,
+                      threads: ThreadMembers) -> Advanced:
+        """Adds the member to the section threads up to `index`, then records their progress (which never goes
+        back). Discord first: a member added but not recorded runs /progress again; the reverse would leave them
+        recorded but shut out."""
+        opened: list[int] = []
+        gone: list[str] = []
+        for section in discussion.sections[:index + 1]:
+            if await threads.add_member(section.thread_id, member_id):
+                opened.append(section.thread_id)
+            else:
+                gone.append(section.name)
+        try:
+            change = await self.record_progress(guild_id, discussion, member_id, index + 1)
+        except StoreUnavailable:
+            return Advanced(discussion, index, opened, gone, None)
+        return Advanced(discussion, index, opened, gone, change)
+
+    async def describe_progress(self, guild_id: int, member_id: int, book: str | None) -> str:
+        """Where the member is in each running discussion (or the one named), with their threads."""
+        if book is not None:
+            discussions = [await self.resolve_discussion(guild_id, book)]
+        else:
+            discussions = [d for d in await self.discussions(guild_id) if not d.ended]
+        if not discussions:
+            return await self.nothing_running(guild_id)
+        reached = {p.discussion_id: p.position for p in await self.progress(guild_id, member_id)}
+        lines = []
+        for discussion in discussions:
+            position = reached.get(discussion.id)
+            if position is None:
+                lines.append(f"**{md(discussion.title)}**: not recorded yet. Sections: "
+                             f"{', '.join(md(dated(s.section.label, s.target_date)) for s in discussion.sections)}.")
+            else:
+                threads = " ".join(thread_mention(s.thread_id) for s in discussion.sections[:position])
+                line = (f"**{md(discussion.title)}**: read up to **{md(discussion.sections[position - 1].name)}**"
+                        f" of {len(discussion.sections)}.")
+                upcoming = discussion.sections[position] if position < len(discussion.sections) else None
+                if upcoming is not None and upcoming.target_date is not None:
+                    line += f" Next: **{md(upcoming.name)}**, by {day_text(upcoming.target_date)}."
+                lines.append(f"{line} Threads: {threads}")
+        lines.append("Record more with `/progress book: section:`.")
+        return truncate("\n".join(lines), 2000)
+
+    async def ended_text(self, guild_id: int, discussion: Discussion) -> str:
+        """What is true of an ended discussion, for a member who asks about it."""
+        ended_at = discussion.ended_at or self.clock.now()
+        return (f"The discussion of **{md(discussion.title)}** ended on "
+                f"{day_text(await self.day_of(guild_id, ended_at))}: its threads are archived and "
+                "locked, and everything said there stays readable. A moderator can open a new discussion of it with "
+                "`/discuss start`.")
+
+    async def nothing_running(self, guild_id: int) -> str:
+        ended = [d for d in await self.discussions(guild_id) if d.ended]
+        if not ended:
+            return "No book is under discussion yet; moderators start one with `/discuss start`."
+        return "No book is under discussion right now. " + await self.ended_text(guild_id, ended[0])
+
+    async def resolve_discussion(self, guild_id: int, text: str | None) -> Discussion:
+        """The running discussion an autocomplete choice or typed title means; the only one when none is given.
+
+        Naming a discussion that ended is refused with what became of it.
+        """
+        discussions = await self.discussions(guild_id)
+        running = [d for d in discussions if not d.ended]
+        titles = ", ".join(f"**{md(d.title)}**" for d in running[:10])
+        if text is None or not text.strip():
+            if len(running) == 1:
+                return running[0]
+            if not running:
+                raise UserError(await self.nothing_running(guild_id))
+            raise UserError(f"Pick the book too: {titles}.")
+        found = self.match_discussion(running, text) or self.match_discussion(discussions, text)
+        if found is not None and found.ended:
+            raise UserError(await self.ended_text(guild_id, found))
+        if found is not None:
+            return found
+        if not running:
+            raise UserError(await self.nothing_running(guild_id))
+        raise UserError(f"No book called “{md(truncate(text, 60))}” is under discussion; under discussion: {titles}.")
+
+    @staticmethod
+    def match_discussion(discussions: list[Discussion], text: str) -> Discussion | None:
+        book_id = picked_book(text)
+        if book_id:
+            for discussion in discussions:
+                if discussion.book_id == book_id:
+                    return discussion
+        key = title_key(text)
+        for discussion in discussions:
+            if key and key in (title_key(discussion.title), title_key(discussion.label)):
+                return discussion
+        partial = [d for d in discussions if text.strip().casefold() in d.label.casefold()]
+        return partial[0] if len(partial) == 1 else None
 
     async def day_of(self, guild_id: int, moment: datetime) -> date:
         return await club_day(self.store, guild_id, moment)

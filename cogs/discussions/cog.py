@@ -12,17 +12,13 @@ from discord.ext import commands
 from bot.app.discussion_texts import dated, describe_threads, thread_mention
 from bot.app.discussions import Discussion
 from bot.domain.answers import day_text
-from bot.domain.names import title_key
-from bot.domain.sections import (
-    find_section,
-)
-from bot.domain.text import book_choice, md, picked_book, truncate
-from bot.errors import NotConfigured, StoreUnavailable, UserError
+from bot.domain.text import book_choice, md, truncate
+from bot.errors import NotConfigured, UserError
 from cogs._shared.checks import (
     moderator_check,
 )
 from cogs._shared.replies import PERMISSION_NAMES, guild_of, reply
-from cogs.discussions.threads import ChannelThreads, DiscordThreads, fetch_thread
+from cogs.discussions.threads import ChannelThreads, DiscordThreads, ThreadMembers
 
 if TYPE_CHECKING:
     from bot.bot import BookClubBot
@@ -126,7 +122,7 @@ class DiscussionsCog(commands.Cog):
     async def spoiler_terms(self, interaction: discord.Interaction[BookClubBot], book: str,
                             terms: app_commands.Range[str, 1, 3000] | None = None) -> None:
         guild = guild_of(interaction)
-        discussion = await self.resolve_discussion(guild.id, book)
+        discussion = await self.service.resolve_discussion(guild.id, book)
         if terms is None:
             current = await self.service.terms(guild.id, discussion.id)
             await reply(interaction, self.describe_terms(discussion, current))
@@ -160,20 +156,13 @@ class DiscussionsCog(commands.Cog):
                        section: str | None = None) -> None:
         guild = guild_of(interaction)
         if section is None:
-            await reply(interaction, await self.describe_progress(guild.id, interaction.user.id, book))
+            await reply(interaction, await self.service.describe_progress(guild.id, interaction.user.id, book))
             return
-        discussion = await self.resolve_discussion(guild.id, book)
-        sections = [s.section for s in discussion.sections]
-        index = find_section(sections, section)
-        if index is None:
-            names = ", ".join(md(s.label) for s in sections)
-            raise UserError(f"“{md(truncate(section, 60))}” isn't a section of **{md(discussion.title)}**; its "
-                            f"sections are {names}.")
+        discussion, index = await self.service.plan_progress(guild.id, book, section)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        opened, gone = await self.add_to_threads(guild, interaction.user, discussion, index + 1)
-        try:
-            change = await self.service.record_progress(guild.id, discussion, interaction.user.id, index + 1)
-        except StoreUnavailable:
+        advanced = await self.service.advance(guild.id, discussion, index, interaction.user.id, ThreadMembers(guild))
+        opened, gone, change = advanced.opened, advanced.gone, advanced.change
+        if change is None:
             # The member is in the threads already: "nothing was changed" would be untrue.
             threads = " ".join(thread_mention(t) for t in opened)
             await reply(interaction, f"You're in the section threads up to **{md(discussion.sections[index].name)}** "
@@ -197,98 +186,6 @@ class DiscussionsCog(commands.Cog):
                      "can end this discussion with `/discuss end` and open it afresh with `/discuss start`.")
         await reply(interaction, text)
 
-    async def add_to_threads(self, guild: discord.Guild, member: discord.abc.User, discussion: Discussion,
-                             upto: int) -> tuple[list[int], list[str]]:
-        """Adds the member to the section threads 1…upto; returns the threads they are in and the sections gone."""
-        opened: list[int] = []
-        gone: list[str] = []
-        for section in discussion.sections[:upto]:
-            thread = await fetch_thread(guild, section.thread_id)
-            if thread is None:
-                gone.append(section.name)
-                continue
-            if thread.archived:
-                await thread.edit(archived=False)
-            await thread.add_user(discord.Object(id=member.id))
-            opened.append(thread.id)
-        return opened, gone
-
-    async def describe_progress(self, guild_id: int, member_id: int, book: str | None) -> str:
-        if book is not None:
-            discussions = [await self.resolve_discussion(guild_id, book)]
-        else:
-            discussions = [d for d in await self.service.discussions(guild_id) if not d.ended]
-        if not discussions:
-            return await self.nothing_running(guild_id)
-        reached = {p.discussion_id: p.position for p in await self.service.progress(guild_id, member_id)}
-        lines = []
-        for discussion in discussions:
-            position = reached.get(discussion.id)
-            if position is None:
-                lines.append(f"**{md(discussion.title)}**: not recorded yet. Sections: "
-                             f"{', '.join(md(dated(s.section.label, s.target_date)) for s in discussion.sections)}.")
-            else:
-                threads = " ".join(thread_mention(s.thread_id) for s in discussion.sections[:position])
-                line = (f"**{md(discussion.title)}**: read up to **{md(discussion.sections[position - 1].name)}**"
-                        f" of {len(discussion.sections)}.")
-                upcoming = discussion.sections[position] if position < len(discussion.sections) else None
-                if upcoming is not None and upcoming.target_date is not None:
-                    line += f" Next: **{md(upcoming.name)}**, by {day_text(upcoming.target_date)}."
-                lines.append(f"{line} Threads: {threads}")
-        lines.append("Record more with `/progress book: section:`.")
-        return truncate("\n".join(lines), 2000)
-
-    async def ended_text(self, guild_id: int, discussion: Discussion) -> str:
-        """What is true of an ended discussion, for a member who asks about it."""
-        ended_at = discussion.ended_at or self.bot.clock.now()
-        return (f"The discussion of **{md(discussion.title)}** ended on "
-                f"{day_text(await self.service.day_of(guild_id, ended_at))}: its threads are archived and "
-                "locked, and everything said there stays readable. A moderator can open a new discussion of it with "
-                "`/discuss start`.")
-
-    async def nothing_running(self, guild_id: int) -> str:
-        ended = [d for d in await self.service.discussions(guild_id) if d.ended]
-        if not ended:
-            return "No book is under discussion yet; moderators start one with `/discuss start`."
-        return "No book is under discussion right now. " + await self.ended_text(guild_id, ended[0])
-
-    async def resolve_discussion(self, guild_id: int, text: str | None) -> Discussion:
-        """The running discussion an autocomplete choice or typed title means; the only one when none is given.
-
-        Naming a discussion that ended is refused with what became of it.
-        """
-        discussions = await self.service.discussions(guild_id)
-        running = [d for d in discussions if not d.ended]
-        titles = ", ".join(f"**{md(d.title)}**" for d in running[:10])
-        if text is None or not text.strip():
-            if len(running) == 1:
-                return running[0]
-            if not running:
-                raise UserError(await self.nothing_running(guild_id))
-            raise UserError(f"Pick the book too: {titles}.")
-        found = self.match_discussion(running, text) or self.match_discussion(discussions, text)
-        if found is not None and found.ended:
-            raise UserError(await self.ended_text(guild_id, found))
-        if found is not None:
-            return found
-        if not running:
-            raise UserError(await self.nothing_running(guild_id))
-        raise UserError(f"No book called “{md(truncate(text, 60))}” is under discussion; under discussion: {titles}.")
-
-    @staticmethod
-    def match_discussion(discussions: list[Discussion], text: str) -> Discussion | None:
-        book_id = picked_book(text)
-        if book_id:
-            for discussion in discussions:
-                if discussion.book_id == book_id:
-                    return discussion
-        key = title_key(text)
-        for discussion in discussions:
-            if key and key in (title_key(discussion.title), title_key(discussion.label)):
-                return discussion
-        partial = [d for d in discussions if text.strip().casefold() in d.label.casefold()]
-        return partial[0] if len(partial) == 1 else None
-
     @progress.autocomplete("book")
     @spoiler_terms.autocomplete("book")
     @end.autocomplete("book")
@@ -309,7 +206,7 @@ class DiscussionsCog(commands.Cog):
         if interaction.guild_id is None:
             return []
         try:
-            discussion = await self.resolve_discussion(interaction.guild_id, interaction.namespace.book)
+            discussion = await self.service.resolve_discussion(interaction.guild_id, interaction.namespace.book)
         except UserError:
             return []
         needle = current.strip().casefold()

@@ -66,6 +66,22 @@ class ChannelThreads:
                 await thread.delete(reason="/discuss start failed part-way")
 
 
+class ThreadMembers:
+    """Adding a member to a discussion's section threads (the use case's ThreadMembers)."""
+
+    def __init__(self, guild: discord.Guild) -> None:
+        self.guild = guild
+
+    async def add_member(self, thread_id: int, member_id: int) -> bool:
+        thread = await fetch_thread(self.guild, thread_id)
+        if thread is None:
+            return False
+        if thread.archived:
+            await thread.edit(archived=False)
+        await thread.add_user(discord.Object(id=member_id))
+        return True
+
+
 class DiscordThreads:
     """Ending a discussion on Discord: a closing note, then each thread archived and locked (still readable)."""
 

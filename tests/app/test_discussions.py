@@ -9,9 +9,9 @@ import pytest
 from bot.app.discussions import DiscussionService
 from bot.clock import ManualClock
 from bot.domain.sections import parse_sections
-from bot.errors import UserError
+from bot.errors import StoreBusy, UserError
 from bot.store import Store
-from bot.store.discussions import Discussion
+from bot.store.discussions import Discussion, ProgressChange
 
 GUILD_A, GUILD_B = 111, 222
 MOD, ALICE = 500, 501
@@ -184,3 +184,50 @@ async def test_a_start_opens_every_thread_or_none_and_a_second_start_is_refused(
     with pytest.raises(UserError, match="just started by another moderator"):
         await service.start(GUILD_A, plan, channel_id=10, moderator_id=MOD, threads=FakeOpener(), guarded=True)
     assert await service.discussions(GUILD_B) == []
+
+
+class FakeMembers:
+    def __init__(self, gone: frozenset[int] = frozenset()) -> None:
+        self.gone = gone
+        self.added: list[tuple[int, int]] = []
+
+    async def add_member(self, thread_id: int, member_id: int) -> bool:
+        if thread_id in self.gone:
+            return False
+        self.added.append((thread_id, member_id))
+        return True
+
+
+async def test_progress_opens_the_threads_up_to_the_section_and_never_goes_back(store: Store,
+                                                                                clock: ManualClock) -> None:
+    service = DiscussionService(store, clock)
+    plan = await service.plan_start(GUILD_A, "Piranesi", SECTIONS, None)
+    await service.start(GUILD_A, plan, channel_id=10, moderator_id=MOD, threads=FakeOpener(), guarded=False)
+    with pytest.raises(UserError, match="isn't a section of"):
+        await service.plan_progress(GUILD_A, None, "Part 9")
+    with pytest.raises(UserError, match="No book is under discussion yet"):
+        await service.plan_progress(GUILD_B, None, "Part 1")
+
+    discussion, index = await service.plan_progress(GUILD_A, "piranesi", "part 2")
+    members = FakeMembers(gone=frozenset({701}))
+    advanced = await service.advance(GUILD_A, discussion, index, ALICE, members)
+    assert (advanced.opened, advanced.gone, members.added) == ([702], ["Part 1"], [(702, ALICE)])
+    assert advanced.change is not None and advanced.change.previous is None
+    back = await service.advance(GUILD_A, discussion, 0, ALICE, FakeMembers())
+    assert back.change is not None and back.change.previous == 2
+    assert "read up to **Part 2**" in await service.describe_progress(GUILD_A, ALICE, None)
+
+
+async def test_progress_the_records_cannot_take_still_leaves_the_member_in_the_threads(store: Store,
+                                                                                       clock: ManualClock) -> None:
+    class BusyRecords(DiscussionService):
+        async def record_progress(self, guild_id: int, discussion: Discussion, member_id: int,
+                                  position: int) -> ProgressChange:
+            raise StoreBusy("database is locked")
+
+    service = BusyRecords(store, clock)
+    plan = await service.plan_start(GUILD_A, "Piranesi", SECTIONS, None)
+    await service.start(GUILD_A, plan, channel_id=10, moderator_id=MOD, threads=FakeOpener(), guarded=False)
+    discussion, index = await service.plan_progress(GUILD_A, None, "Part 1")
+    advanced = await service.advance(GUILD_A, discussion, index, ALICE, FakeMembers())
+    assert (advanced.opened, advanced.change) == ([701], None)
