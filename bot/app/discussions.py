@@ -82,6 +82,12 @@ class Advanced:
 
 
 @dataclass
+class SpoilerHit:
+    discussion_id: int
+    title: str
+
+
+@dataclass
 class StartPlan:
     """/discuss start's input checked, before anything is created: the book when the club has it, else the text."""
 
@@ -362,6 +368,15 @@ class DiscussionService:
         guard = SpoilerGuard(SpoilerMatcher.build(terms), frozenset(places))
         self._guards[guild_id] = (version, guard)
         return guard
+
+    async def spoiler_in(self, guild_id: int, channel_id: int, content: str) -> SpoilerHit | None:
+        """The running discussion whose spoiler terms a message in a guarded place names, if any: the guard's
+        verdict, for the cog to hide the message."""
+        hit = (await self.guard_for(guild_id)).check(channel_id, content)
+        if hit is None:
+            return None
+        discussion = await self.store.discussions.get(guild_id, hit.key)
+        return SpoilerHit(discussion_id=hit.key, title=discussion.title if discussion else "a book under discussion")
 
     async def first_notice(self, guild_id: int, member_id: int) -> bool:
         """Whether the guard should tell this member why it hid their message (once in a while, not every time)."""

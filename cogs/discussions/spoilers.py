@@ -104,11 +104,10 @@ class SpoilersCog(commands.Cog):
         if message.webhook_id is not None or not message.content or parent_channel(message.channel) is None:
             return
         guild = message.guild
-        hit = (await self.service.guard_for(guild.id)).check(message.channel.id, message.content)
+        hit = await self.service.spoiler_in(guild.id, message.channel.id, message.content)
         if hit is None:
             return
-        discussion = await self.service.get(guild.id, hit.key)
-        title = discussion.title if discussion else "a book under discussion"
+        title = hit.title
         try:
             await self.reposter.hide_message(message, f"**Hidden as a spoiler** · {md(title)}")
         except (UserError, discord.HTTPException) as error:

@@ -125,8 +125,9 @@ async def test_the_spoiler_guard_sees_new_terms_and_an_ended_discussion_without_
 
     # Another process (a second service here) changes the terms: the first one's guard follows.
     assert await other.set_terms(GUILD_A, discussion.id, "Josie gets better") == ["Josie gets better"]
-    hit = (await service.guard_for(GUILD_A)).check(20, "so Josie gets better in the end?")
-    assert hit is not None and hit.key == discussion.id
+    hit = await service.spoiler_in(GUILD_A, 20, "so Josie gets better in the end?")
+    assert hit is not None and (hit.discussion_id, hit.title) == (discussion.id, "Klara and the Sun")
+    assert await service.spoiler_in(GUILD_A, 900, "so Josie gets better in the end?") is None
     assert (await service.guard_for(GUILD_B)).check(20, "so Josie gets better in the end?") is None
 
     await other.end(GUILD_A, "Klara and the Sun", MOD, FakeThreads())
