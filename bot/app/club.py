@@ -94,14 +94,13 @@ class Rated:
     score: Score | None
 
 
-def parse_day(text: str | None, option: str = "date", example: str = "2026-12-04") -> date | None:
+def parse_day(text: str | None, option: str = "date", like: str = "a day like 2026-12-04") -> date | None:
     if text is None or not text.strip():
         return None
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise UserError(f"`{option}` must be a {'day' if option == 'date' else 'date'} like {example} "
-                        "(year-month-day).") from None
+        raise UserError(f"`{option}` must be {like} (year-month-day).") from None
 
 
 def read_status(started_on: date | None, finished_on: date | None) -> ReadStatus:
@@ -144,8 +143,8 @@ class ClubService:
     async def new_read(self, guild_id: int, title: str, author: str, started: str | None,
                        finished: str | None) -> NewRead:
         """/club add's input checked, before anything slow: a planned, current or finished read."""
-        started_on = parse_day(started, "started", "2025-03-14")
-        finished_on = parse_day(finished, "finished", "2025-03-14")
+        started_on = parse_day(started, "started", "a date like 2025-03-14")
+        finished_on = parse_day(finished, "finished", "a date like 2025-03-14")
         today = await self.today(guild_id)
         if started_on and finished_on and finished_on < started_on:
             raise UserError("`finished` is before `started`.")
