@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import logging
 import pkgutil
@@ -12,23 +13,22 @@ import discord
 import discord.gateway
 import discord.http
 import yarl
-from discord import app_commands
 from discord.ext import commands
 
-import cogs
 from bot.app.services import Services
 from bot.clock import Clock
 from bot.domain.cooldowns import Cooldowns
 from bot.scheduler import Scheduler
-from bot.services.asker import Asker, OfflineAsker
+from bot.services.asker import Asker, HistoryIndex, ModelAsker, OfflineAsker
 from bot.services.meeting_asker import MeetingAsker
 from bot.services.openlibrary import Catalogue
 from bot.settings import Settings
 from bot.store import Store
-from cogs._shared.replies import NO_PINGS, report_error
 
 log = logging.getLogger(__name__)
 
+# The package whose modules are the extensions, found by name: the bot's core never imports its cogs.
+EXTENSIONS_PACKAGE = "cogs"
 TREE_HASH_KEY = "command_tree_hash"
 # The development guild that has its own copy of the commands, so that a start without DEV_GUILD_ID removes it.
 DEV_GUILD_KEY = "dev_guild_id"
@@ -39,19 +39,12 @@ def point_discord_at(api_base: str) -> None:
     discord.http.Route.BASE = api_base
 
 
-class BookClubTree(app_commands.CommandTree["BookClubBot"]):
-    """The command tree, with every command error answered in one place."""
-
-    async def on_error(self, interaction: discord.Interaction[BookClubBot], error: app_commands.AppCommandError,
-                       /) -> None:
-        await report_error(interaction, error)
-
-
-def extension_names() -> list[str]:
-    """Every module or package under cogs/, except private helpers."""
+def extension_names(package: str = EXTENSIONS_PACKAGE) -> list[str]:
+    """Every module or package of the extensions package, except private helpers."""
+    found = importlib.import_module(package)
     return sorted(
-        f"{cogs.__name__}.{module.name}"
-        for module in pkgutil.iter_modules(cogs.__path__)
+        f"{package}.{module.name}"
+        for module in pkgutil.iter_modules(found.__path__)
         if not module.name.startswith("_")
     )
 
@@ -81,8 +74,7 @@ class BookClubBot(commands.Bot):
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=gateway_intents(settings),
-            allowed_mentions=NO_PINGS,
-            tree_cls=BookClubTree,
+            allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
             chunk_guilds_at_startup=False,
             guild_ready_timeout=guild_ready_timeout,
@@ -91,13 +83,25 @@ class BookClubBot(commands.Bot):
         self.store = store
         self.clock = clock
         self.http_session = http_session
-        # Without a catalogue, answers and /club add leave the catalogue's part out.
-        self.catalogue = catalogue
-        self.asker: Asker = MeetingAsker(asker or OfflineAsker(store.history, catalogue), store.meetings)
+        answers = asker or OfflineAsker(store.history, catalogue)
+        self.asker: Asker = MeetingAsker(answers, store.meetings)
         self.scheduler = Scheduler(store.jobs, clock)
-        self.services = Services(store=store, clock=clock, scheduler=self.scheduler, catalogue=catalogue)
+        # One name index per guild, the asker's, which /club's look-ups share.
+        index = answers.index if isinstance(answers, OfflineAsker | ModelAsker) else HistoryIndex(store.history)
+        self.services = Services(store=store, clock=clock, scheduler=self.scheduler, history_index=index,
+                                 catalogue=catalogue,
+                                 allow_private_feeds=settings.feed_allow_private_addresses)
         # Per-member limits on what posts publicly or calls the model; timed by the bot's clock.
         self.cooldowns = Cooldowns()
+
+    @property
+    def catalogue(self) -> Catalogue | None:
+        """Open Library, or None: without a catalogue, answers and /club add leave the catalogue's part out."""
+        return self.services.catalogue
+
+    @catalogue.setter
+    def catalogue(self, catalogue: Catalogue | None) -> None:
+        self.services.use_catalogue(catalogue)
 
     async def login(self, token: str) -> None:
         if self.settings.api_base:

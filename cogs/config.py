@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import time as time_of_day
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.domain.slots import WEEKDAYS, is_valid_timezone, next_slot, parse_hhmm, timezone_choices
+from bot.app.config import CHANNEL_KINDS, GuildConfig
+from bot.domain.slots import WEEKDAYS, timezone_choices
 from bot.errors import UserError
-from bot.services.feeds import FeedAddressError, check_feed_address
-from bot.store.config import CHANNEL_KINDS, GuildConfig
-from bot.store.config import FeedRepository as Feeds
 from cogs._shared.checks import moderator_check
 from cogs._shared.replies import COLOUR, NO_PINGS, PERMISSION_NAMES, guild_of, reply
 
@@ -34,24 +30,11 @@ REQUIRED_PERMISSIONS: dict[str, tuple[str, ...]] = {
 RECOMMENDED_PERMISSIONS: dict[str, tuple[str, ...]] = {"discussions": ("manage_messages", "manage_webhooks")}
 
 WEEKDAY_CHOICES = [app_commands.Choice(name=name, value=index) for index, name in enumerate(WEEKDAYS)]
-MAX_URL_LENGTH = 500
 
 
 def missing_permissions(channel: discord.abc.GuildChannel, me: discord.Member, kind: str) -> list[str]:
     granted = channel.permissions_for(me)
     return [PERMISSION_NAMES[name] for name in REQUIRED_PERMISSIONS[kind] if not getattr(granted, name)]
-
-
-def validate_feed_url(url: str) -> str:
-    url = url.strip()
-    if len(url) > MAX_URL_LENGTH:
-        raise UserError(f"That URL is too long (at most {MAX_URL_LENGTH} characters).")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or " " in url:
-        raise UserError("A feed must be a web address starting with http:// or https://, like https://club.blog/feed.")
-    if parts.username is not None or parts.password is not None:
-        raise UserError("A feed address must not contain a user name or password. Nothing was added.")
-    return url
 
 
 def describe_slot(config: GuildConfig) -> str:
@@ -71,6 +54,7 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
 
     def __init__(self, bot: BookClubBot) -> None:
         self.bot = bot
+        self.service = bot.services.config
         super().__init__()
 
     @app_commands.command(name="channels", description="Choose where reviews, discussions, polls and news go")
@@ -111,7 +95,7 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
                 notes.append(f"{channel.mention}: without {', '.join(recommended)}, Hide as spoiler cannot work.")
         if problems:
             raise UserError("Nothing was changed.\n" + "\n".join(problems))
-        config = await self.bot.store.config.set_channels(
+        config = await self.service.set_channels(
             guild.id, {kind: channel.id for kind, channel in chosen.items()}
         )
         lines = [f"{kind.capitalize()}: {channel_mention(config.channel_id(kind))}" for kind in CHANNEL_KINDS]
@@ -128,18 +112,7 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
     async def schedule(self, interaction: discord.Interaction[BookClubBot], weekday: app_commands.Choice[int],
                        time: str, timezone: str = "UTC") -> None:
         guild = guild_of(interaction)
-        try:
-            at: time_of_day = parse_hhmm(time)
-        except ValueError as error:
-            raise UserError(str(error)) from None
-        timezone = timezone.strip()
-        if not is_valid_timezone(timezone):
-            suggestions = ", ".join(timezone_choices(timezone, limit=3))
-            hint = f" Did you mean {suggestions}?" if suggestions else ""
-            raise UserError(f"{discord.utils.escape_markdown(timezone[:60])!s} isn't a time zone I know.{hint}")
-        config = await self.bot.store.config.set_schedule(guild.id, weekday.value, at.strftime("%H:%M"),
-                                                          timezone)
-        upcoming = next_slot(self.bot.clock.now(), weekday.value, at, timezone)
+        config, upcoming = await self.service.set_schedule(guild.id, weekday.value, time, timezone)
         self.bot.dispatch("schedule_changed", config)
         await reply(
             interaction,
@@ -160,7 +133,7 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
         guild = guild_of(interaction)
         if role is not None and role.is_default():
             raise UserError("@everyone can't be the moderator role.")
-        await self.bot.store.config.set_moderator_role(guild.id, role.id if role else None)
+        await self.service.set_moderator_role(guild.id, role.id if role else None)
         if role is None:
             await reply(interaction, "Moderator role cleared: only members with Manage Server count as moderators.")
         else:
@@ -171,36 +144,25 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
     @moderator_check()
     async def feed_add(self, interaction: discord.Interaction[BookClubBot], url: str) -> None:
         guild = guild_of(interaction)
-        url = validate_feed_url(url)
-        try:
-            await check_feed_address(url, allow_private=self.bot.settings.feed_allow_private_addresses)
-        except FeedAddressError as error:
-            raise UserError(f"I can't follow that feed: {error}. Nothing was added.") from None
-        feeds = await self.bot.store.feeds.list(guild.id)
-        if len(feeds) >= Feeds.MAX_PER_GUILD:
-            raise UserError(f"This server already has {Feeds.MAX_PER_GUILD} feeds; remove one first.")
-        feed = await self.bot.store.feeds.add(guild.id, url)
-        if feed is None:
-            raise UserError("That feed is already added.")
+        feed = await self.service.add_feed(guild.id, url)
         self.bot.dispatch("feed_added", feed)
-        await reply(interaction, f"Added the feed <{url}>. Its newest post joins the review queue at the next check; "
-                                 "older posts are left out.", suppress_embeds=True)
+        await reply(interaction, f"Added the feed <{feed.url}>. Its newest post joins the review queue at the next "
+                                 "check; older posts are left out.", suppress_embeds=True)
 
     @app_commands.command(name="feed-remove", description="Stop following a blog feed")
     @app_commands.describe(url="The feed to remove")
     @moderator_check()
     async def feed_remove(self, interaction: discord.Interaction[BookClubBot], url: str) -> None:
         guild = guild_of(interaction)
-        if not await self.bot.store.feeds.remove(guild.id, url.strip()):
-            raise UserError("That feed isn't in this server's list; `/config show` lists them.")
-        await reply(interaction, f"Removed the feed <{url.strip()}>.", suppress_embeds=True)
+        removed = await self.service.remove_feed(guild.id, url)
+        await reply(interaction, f"Removed the feed <{removed}>.", suppress_embeds=True)
 
     @feed_remove.autocomplete("url")
     async def feed_autocomplete(self, interaction: discord.Interaction[BookClubBot],
                                 current: str) -> list[app_commands.Choice[str]]:
         if interaction.guild_id is None:
             return []
-        feeds = await self.bot.store.feeds.list(interaction.guild_id)
+        feeds = await self.service.feeds(interaction.guild_id)
         return [
             app_commands.Choice(name=feed.url[:100], value=feed.url)
             for feed in feeds if current.lower() in feed.url.lower() and len(feed.url) <= 100
@@ -210,16 +172,14 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
     @moderator_check()
     async def show(self, interaction: discord.Interaction[BookClubBot]) -> None:
         guild = guild_of(interaction)
-        config = await self.bot.store.config.get(guild.id)
-        feeds = await self.bot.store.feeds.list(guild.id)
+        shown = await self.service.show(guild.id)
+        config, feeds = shown.config, shown.feeds
         embed = discord.Embed(title="Book club settings", colour=COLOUR)
         for kind in CHANNEL_KINDS:
             embed.add_field(name=kind.capitalize(), value=channel_mention(config.channel_id(kind)))
         embed.add_field(name="Review schedule", value=describe_slot(config), inline=False)
-        if config.has_schedule and config.schedule_weekday is not None and config.schedule_time:
-            upcoming = next_slot(self.bot.clock.now(), config.schedule_weekday, parse_hhmm(config.schedule_time),
-                                 config.timezone)
-            embed.add_field(name="Next slot", value=discord.utils.format_dt(upcoming, "F"), inline=False)
+        if shown.next_slot is not None:
+            embed.add_field(name="Next slot", value=discord.utils.format_dt(shown.next_slot, "F"), inline=False)
         embed.add_field(name="Time zone", value=config.timezone)
         role = f"<@&{config.moderator_role_id}>" if config.moderator_role_id else "Manage Server only"
         embed.add_field(name="Moderator role", value=role)

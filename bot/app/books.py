@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bot.domain.ids import picked_id
-from bot.domain.spoilers import escape_markdown
+from bot.domain.books import Book
+from bot.domain.text import is_book_choice, md, picked_book
 from bot.errors import UserError
 from bot.store import Store
-from bot.store.books import Book
-
-BOOK_CHOICE = re.compile(r"^book:(\d+)$")
-
-
-def md(text: str) -> str:
-    return escape_markdown(" ".join(text.split()))
 
 
 class BookResolver:
@@ -27,8 +19,8 @@ class BookResolver:
 
     async def find(self, guild_id: int, text: str) -> Book | None:
         books = self.store.books
-        if BOOK_CHOICE.match(text.strip()):
-            book_id = picked_id(BOOK_CHOICE, text)
+        if is_book_choice(text):
+            book_id = picked_book(text)
             return await books.get(guild_id, book_id) if book_id else None
         found = await books.find(guild_id, text)
         if found is None and " by " in text:
@@ -40,7 +32,7 @@ class BookResolver:
         """The book, or a UserError saying the club has none by that name."""
         found = await self.find(guild_id, text)
         if found is None:
-            if BOOK_CHOICE.match(text.strip()):
+            if is_book_choice(text):
                 raise UserError("That book is not in the club's records; pick one from the list.")
             raise UserError(f"The club has no book called “{md(text[:100])}”; pick one from the list.")
         return found

@@ -4,7 +4,6 @@ what moderators change in Discord itself, which is the source of truth for an ev
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,8 +12,7 @@ from typing import Literal, Protocol, cast
 from bot.app.posts import Post, PostsPort
 from bot.app.reading_now import ReadingNowService, timestamp, where
 from bot.clock import Clock
-from bot.domain.ids import picked_id
-from bot.domain.meeting_answers import md
+from bot.domain.books import Book
 from bot.domain.meetings import (
     MEETING_LENGTH,
     REPEAT_LABELS,
@@ -24,10 +22,10 @@ from bot.domain.meetings import (
     parse_when,
     reminder_times,
 )
+from bot.domain.text import md, picked_book
 from bot.errors import NotConfigured, UserError
 from bot.scheduler import PermanentJobError
 from bot.store import Store
-from bot.store.books import Book
 from bot.store.config import GuildConfig
 from bot.store.db import from_db_time, to_db_time
 from bot.store.jobs import Job
@@ -37,7 +35,6 @@ log = logging.getLogger(__name__)
 
 MEETING_REMINDER = "meeting_reminder"
 MEETING_END = "meeting_end"
-BOOK_CHOICE = re.compile(r"^book:(\d+)$")
 MAX_LOCATION = 100  # Discord's limit for an event's location
 EventStatus = Literal["scheduled", "active", "completed", "cancelled"]
 
@@ -400,7 +397,7 @@ class MeetingService:
     async def resolve_book(self, guild_id: int, text: str) -> Book:
         """The club read an autocomplete pick or a typed title means."""
         statuses = await self._store.history.read_statuses(guild_id)
-        book_id = picked_id(BOOK_CHOICE, text)
+        book_id = picked_book(text)
         if book_id and book_id in statuses:
             book = await self._store.books.get(guild_id, book_id)
             if book is not None:

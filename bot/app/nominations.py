@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.app.books import BOOK_CHOICE, md
 from bot.clock import Clock
-from bot.domain.answers import day_text, titled
+from bot.domain.answers import day_text
+from bot.domain.books import Book
 from bot.domain.ids import picked_id
 from bot.domain.names import title_key
 from bot.domain.polls import MAX_AUTHOR, MAX_CANDIDATES, MAX_PER_MEMBER, MAX_TITLE, NominationKey
-from bot.domain.text import clean_line
+from bot.domain.text import BOOK_CHOICE, clean_line, md, titled
 from bot.errors import NotAllowed, UserError
 from bot.services.openlibrary import Catalogue
 from bot.store import Store
-from bot.store.books import Book
 from bot.store.polls import NominateStatus, Nomination, WithdrawStatus
 
 LIMIT_REACHED = f"You already have {MAX_PER_MEMBER} nominations; they clear when a poll picks a winner."

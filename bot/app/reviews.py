@@ -6,8 +6,8 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
-from bot.app.books import md
 from bot.domain.ids import picked_id
+from bot.domain.text import md
 from bot.errors import NotAllowed, UserError
 from bot.store import Store
 from bot.store.reviews import Review

@@ -6,12 +6,17 @@ from dataclasses import dataclass, field
 
 from bot.app.books import BookResolver
 from bot.app.club import ClubService
+from bot.app.config import ConfigService
 from bot.app.discussions import DiscussionService
+from bot.app.meetings import EventsPort, MeetingService, RolesPort
 from bot.app.nominations import NominationService
 from bot.app.polls import Announcements, PollMessages, PollService
+from bot.app.posts import PostsPort
+from bot.app.reading_now import ReadingNowService
 from bot.app.reviews import ReviewService
 from bot.clock import Clock
 from bot.scheduler import Scheduler
+from bot.services.asker import HistoryIndex
 from bot.services.openlibrary import Catalogue
 from bot.store import Store
 
@@ -25,16 +30,22 @@ class Services:
     store: Store = field(repr=False)
     clock: Clock
     scheduler: Scheduler
+    # The asker's name index, which /club's author and title look-ups share.
+    history_index: HistoryIndex
     catalogue: Catalogue | None = None
+    # Lets /config feed-add follow feeds on private addresses (tests, a LAN blog).
+    allow_private_feeds: bool = False
     books: BookResolver = field(init=False)
     club: ClubService = field(init=False)
+    config: ConfigService = field(init=False)
     discussions: DiscussionService = field(init=False)
     nominations: NominationService = field(init=False)
     reviews: ReviewService = field(init=False)
 
     def __post_init__(self) -> None:
         self.books = BookResolver(self.store)
-        self.club = ClubService(self.store, self.clock)
+        self.club = ClubService(self.store, self.clock, self.history_index, self.catalogue)
+        self.config = ConfigService(self.store, self.clock, allow_private_feeds=self.allow_private_feeds)
         self.discussions = DiscussionService(self.store, self.clock)
         self.nominations = NominationService(self.store, self.clock, self.catalogue)
         self.reviews = ReviewService(self.store)
@@ -42,3 +53,13 @@ class Services:
     def polls(self, messages: PollMessages, announcements: Announcements) -> PollService:
         """The polls use case, posting through the polls cog's ports; build it once per cog."""
         return PollService(self.store, self.clock, self.scheduler, messages, announcements)
+    def use_catalogue(self, catalogue: Catalogue | None) -> None:
+        """Swaps the catalogue (or leaves it out) for every use case that looks books up."""
+        self.catalogue = self.club.catalogue = catalogue
+
+    def meetings(self, events: EventsPort, posts: PostsPort, roles: RolesPort) -> tuple[MeetingService,
+                                                                                       ReadingNowService]:
+        """The meeting workflows and the pinned Reading now message, on the cog's Discord ports."""
+        reading_now = ReadingNowService(self.store, self.clock, posts, self.scheduler.wake)
+        return MeetingService(self.store, self.clock, events, posts, roles, reading_now,
+                              self.scheduler.wake), reading_now

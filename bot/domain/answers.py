@@ -20,10 +20,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Literal
 
-from bot.domain.feeds import tidy_text, truncate
 from bot.domain.names import STOP_WORDS, NameIndex, TextMatch, is_common_word, name_like_words, normalise, title_key
 from bot.domain.rankings import RankOrder
-from bot.domain.spoilers import escape_markdown
+from bot.domain.text import md, tidy_text, titled, truncate
 
 MESSAGE_LIMIT = 2000
 QUOTE_LIMIT = 240
@@ -739,18 +738,8 @@ def unread_titles(
 # -- writing ---------------------------------------------------------------------------------------
 
 
-def _md(text: str) -> str:
-    return escape_markdown(" ".join(text.split()))
-
-
 def _bold(title: str) -> str:
-    return f"**{_md(title)}**"
-
-
-def titled(title: str, author: str) -> str:
-    """"**Title** by Author" in markdown, or the bold title alone when the author is unknown (a nomination made
-    while Open Library was away, say)."""
-    return f"{_bold(title)} by {_md(author)}" if author.strip() else _bold(title)
+    return f"**{md(title)}**"
 
 
 def month_text(day: date) -> str:
@@ -762,7 +751,7 @@ def day_text(day: date) -> str:
 
 
 def _names(names: Sequence[str]) -> str:
-    shown = [_md(name) for name in names]
+    shown = [md(name) for name in names]
     return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
 
 
@@ -787,13 +776,13 @@ def _quote_lines(quote: Quote | None) -> list[str]:
     if quote is None:
         return []
     stars = f", {quote.stars}★" if quote.stars else ""
-    return [f"> {_md(quote_line(quote.text))}", f"> — {_md(quote.reviewer)}{stars}"]
+    return [f"> {md(quote_line(quote.text))}", f"> — {md(quote.reviewer)}{stars}"]
 
 
 def _heard_as(understanding: Understanding) -> list[str]:
     if not understanding.heard_as or not understanding.names:
         return []
-    return [f"_(I read “{_md(understanding.heard_as)}” as {_names(understanding.names[:3])}.)_"]
+    return [f"_(I read “{md(understanding.heard_as)}” as {_names(understanding.names[:3])}.)_"]
 
 
 def answer_author(
@@ -814,7 +803,7 @@ def answer_author(
         reply.head.append(f"{opening} hasn't read anything by {authors} yet.")
     several_authors = len({book.author for book in reads}) > 1
     for book in reads:
-        by = f" by {_md(book.author)}" if several_authors else ""
+        by = f" by {md(book.author)}" if several_authors else ""
         reply.items.append(f"• {_bold(book.title)}{by} ({_when(book)}): {stars_text(book.average, book.votes)}")
     best = recommend(reads)
     if best is not None:
@@ -841,7 +830,7 @@ def answer_book(
     if not books:
         return answer_unknown(understanding)
     book = books[0]
-    by = f" by {_md(book.author)}" if book.author else ""
+    by = f" by {md(book.author)}" if book.author else ""
     if book.status is None:
         reply.head.append(f"{_bold(book.title)}{by} isn't one of the club's reads.")
     else:
@@ -853,11 +842,11 @@ def answer_book(
     liked = [opinion for opinion in opinions if opinion.stars >= 4]
     cooler = [opinion for opinion in opinions if opinion.stars <= 2]
     if liked:
-        reply.items.append("Liked it: " + ", ".join(f"{_md(o.member)} ({o.stars}★)" for o in liked[:MAX_NAMES]))
+        reply.items.append("Liked it: " + ", ".join(f"{md(o.member)} ({o.stars}★)" for o in liked[:MAX_NAMES]))
     elif opinions:
         reply.items.append("Nobody gave it more than 3★.")
     if cooler:
-        reply.items.append("Less keen: " + ", ".join(f"{_md(o.member)} ({o.stars}★)" for o in cooler[:MAX_NAMES]))
+        reply.items.append("Less keen: " + ", ".join(f"{md(o.member)} ({o.stars}★)" for o in cooler[:MAX_NAMES]))
     reply.tail.extend(_quote_lines(book.quote))
     if len(books) > 1:
         reply.tail.append("Other books with that title: " + ", ".join(
@@ -935,10 +924,10 @@ def answer_unknown(understanding: Understanding, *, empty_history: bool = False)
         lines.append(f"I couldn't find that in this server's club history. Did you mean "
                      f"{' or '.join(_bold(name) for name in understanding.did_you_mean)}?")
     elif understanding.intent is Intent.BOOK and understanding.names:
-        lines.append(f"No: the club hasn't read “{_md(understanding.names[0])}”.")
+        lines.append(f"No: the club hasn't read “{md(understanding.names[0])}”.")
     elif understanding.names:
         # "have we read X?", where X could be a title or an author.
-        lines.append(f"No: the club's records have no book or author like “{_md(understanding.names[0])}”.")
+        lines.append(f"No: the club's records have no book or author like “{md(understanding.names[0])}”.")
     else:
         lines.append("I can't answer that from this server's club history.")
     if understanding.did_you_mean or not understanding.names:
@@ -956,7 +945,7 @@ def answer_not_read(
     title = understanding.names[0] if understanding.names else ""
     author = _names(understanding.by_author[:MAX_NAMES]) if understanding.by_author else ""
     reply = _Reply()
-    reply.head.append(f"No: the club hasn't read “{_md(title)}”{f' by {author}' if author else ''}.")
+    reply.head.append(f"No: the club hasn't read “{md(title)}”{f' by {author}' if author else ''}.")
     reads = [book for book in author_reads if book.status is not None]
     if reads:
         reply.head.append(f"By {author} the club has read:")
@@ -977,7 +966,7 @@ def answer_not_read(
 def _heard_as_author(understanding: Understanding) -> list[str]:
     if not understanding.heard_as or not understanding.by_author:
         return []
-    return [f"_(I read “{_md(understanding.heard_as)}” as {_names(understanding.by_author[:3])}.)_"]
+    return [f"_(I read “{md(understanding.heard_as)}” as {_names(understanding.by_author[:3])}.)_"]
 
 
 _RANK_WORDS = {
@@ -1032,11 +1021,11 @@ def answer_member_ranking(
 ) -> str:
     """A member's own highest or lowest stars: "which book did Bob rate highest?"."""
     when = f" {period.label}" if period is not None and not period.all_time else ""
-    who = "You" if ranking.asker else _md(member)
+    who = "You" if ranking.asker else md(member)
     if not books:
         have = "haven't" if ranking.asker else "hasn't"
         return f"{who} {have} rated any book{when} yet."
-    whose = "Your" if ranking.asker else f"{_md(member)}'s"
+    whose = "Your" if ranking.asker else f"{md(member)}'s"
     words = _RANK_WORDS[ranking.order][1]
     reply = _Reply()
     top = books[0][1]
@@ -1062,7 +1051,7 @@ def answer_order(
     order = understanding.order
     if order is None or not order.anchors or len(anchors) < len(order.anchors):
         asked = understanding.names[0] if understanding.names else ""
-        return f"No: the club hasn't read “{_md(asked)}”, so it has no place in the club's reading order."
+        return f"No: the club hasn't read “{md(asked)}”, so it has no place in the club's reading order."
     for anchor in anchors:
         if anchor.status not in ("finished", "reading"):
             state = "only planned" if anchor.status == "planned" else "not a club read"

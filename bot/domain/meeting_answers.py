@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bot.domain.spoilers import escape_markdown
+from bot.domain.text import md
 
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _WEEKDAY = re.compile(r"\b(" + "|".join(WEEKDAY_NAMES) + r")s?\b")
@@ -57,10 +57,6 @@ def meeting_question(text: str, today: date) -> MeetingQuestion | None:
     if about_discussion and day is not None:
         return MeetingQuestion(day)
     return None
-
-
-def md(text: str) -> str:
-    return escape_markdown(" ".join(text.split()))
 
 
 def describe(facts: MeetingFacts) -> str:

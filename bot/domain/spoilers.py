@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import string
 from bisect import bisect_right
 from itertools import accumulate
 
-from bot.domain.text import graphemes
+from bot.domain.text import escape_markdown, graphemes
 
 MESSAGE_LIMIT = 2000
 
 _TAG = "||"
-_ESCAPES = str.maketrans({char: "\\" + char for char in string.punctuation})
 # Discord ends a spoiler at the first raw "||" after it opens, escapes notwithstanding, so a
 # text ending in "|" would leave "\|||" and lose its last pipe to the closing tag. Italics
 # put a harmless "*" between the member's pipe and the tag.
@@ -20,17 +18,6 @@ _LAST_PIPE_EXTRA = len(_LAST_PIPE) - len("\\|")
 # The most one code point can cost: a trailing pipe in italics.
 _MIN_ROOM = len(_LAST_PIPE)
 
-
-def escape_markdown(text: str) -> str:
-    """Backslash-escape every ASCII punctuation character, so Discord shows the text exactly as typed.
-
-    Meant for member text (titles, labels, names) placed where Discord renders markdown: message
-    content, embed descriptions, field names and values. No markdown, mention, emoji shortcode,
-    timestamp or link can form in the result. Places that show text raw (thread names, poll
-    answers, embed footers) would show the backslashes, so do not use it there. Mentions are
-    not rendered, but only `allowed_mentions` stops Discord from notifying people.
-    """
-    return text.translate(_ESCAPES)
 
 
 def hidden_length(text: str) -> int:
@@ -63,7 +50,7 @@ def hide(text: str, *, header: str = "", limit: int = MESSAGE_LIMIT) -> list[str
     if first_room < _MIN_ROOM:
         raise ValueError(f"A limit of {limit} characters leaves no room for hidden text.")
     units = _units(text, min(room, first_room))
-    escaped = [unit.translate(_ESCAPES) for unit in units]
+    escaped = [escape_markdown(unit) for unit in units]
     ends = list(accumulate(map(len, escaped), initial=0))
     messages: list[str] = []
     start = 0

@@ -5,6 +5,9 @@
 controls (overrides, embeddings, isolates, direction marks) that would make an echoed title
 display reversed or drag the bot's own words along with it.
 
+`md` escapes a line for Discord's markdown and `titled` shows a book with it; `book_choice` and `picked_book` are
+the `book:<id>` codec of every book autocomplete.
+
 `truncate` and `graphemes` cut between user-perceived characters (Unicode grapheme clusters, the
 `regex` package's `\\X`), so an emoji family, a flag or a letter with its accents is never split.
 """
@@ -12,8 +15,11 @@ display reversed or drag the bot's own words along with it.
 from __future__ import annotations
 
 import re
+import string
 
 import regex
+
+from bot.domain.ids import picked_id
 
 # C0 and C1 controls (tab and newline are spacing, handled by callers) and every bidi formatting character.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -21,6 +27,48 @@ _GRAPHEME = regex.compile(r"\X")
 # Characters that join what follows them to the cluster before: marks, joiners, modifiers, tags, variation
 # selectors, and a second regional indicator. Text without any is one cluster per code point.
 _MAY_JOIN = regex.compile(r"[\p{M}\u200d\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f\U0001f1e6-\U0001f1ff\r]")
+
+_ESCAPES = str.maketrans({char: "\\" + char for char in string.punctuation})
+# An autocomplete choice's value for a book: what the member picked, as opposed to a title they typed.
+BOOK_CHOICE = re.compile(r"^book:(\d+)$")
+
+
+def escape_markdown(text: str) -> str:
+    """Backslash-escape every ASCII punctuation character, so Discord shows the text exactly as typed.
+
+    Meant for member text (titles, labels, names) placed where Discord renders markdown: message
+    content, embed descriptions, field names and values. No markdown, mention, emoji shortcode,
+    timestamp or link can form in the result. Places that show text raw (thread names, poll
+    answers, embed footers) would show the backslashes, so do not use it there. Mentions are
+    not rendered, but only `allowed_mentions` stops Discord from notifying people.
+    """
+    return text.translate(_ESCAPES)
+
+
+def md(text: str) -> str:
+    """One line of member or outside text, cleaned (`clean_line`) and shown as typed in Discord's markdown."""
+    return escape_markdown(clean_line(text))
+
+
+def titled(title: str, author: str) -> str:
+    """"**Title** by Author" in markdown, or the bold title alone when the author is unknown (a nomination made
+    while Open Library was away, say)."""
+    return f"**{md(title)}** by {md(author)}" if author.strip() else f"**{md(title)}**"
+
+
+def book_choice(book_id: int) -> str:
+    """The autocomplete value that names a book."""
+    return f"book:{book_id}"
+
+
+def picked_book(text: str) -> int | None:
+    """The book id of an autocomplete value (`book:12`), or None for typed text or a forged, out-of-range id."""
+    return picked_id(BOOK_CHOICE, text)
+
+
+def is_book_choice(text: str) -> bool:
+    """Whether the text has the form of an autocomplete value, valid or not."""
+    return BOOK_CHOICE.match(text.strip()) is not None
 
 
 def clean_line(text: str) -> str:

@@ -52,13 +52,14 @@ from bot.domain.answers import (
     understand,
     unread_titles,
 )
+from bot.domain.books import ClubRead, ReadStatus
 from bot.domain.model_output import Evidence, sanitise, unsupported_names
 from bot.domain.names import NameIndex, common_english, normalise
 from bot.domain.rankings import RankOrder, Stars, passed_over, rank
 from bot.domain.text import truncate
 from bot.services.openlibrary import Catalogue
 from bot.store.db import Database
-from bot.store.history import BookName, ClubRead, HistoryRepository, HistoryVersions, ReadStatus
+from bot.store.history import BookName, HistoryRepository, HistoryVersions
 
 if TYPE_CHECKING:
     # Types only: importing the SDK costs an offline bot ~0.3 s and ~15 MB at start-up.
@@ -243,6 +244,7 @@ class OfflineAsker:
     def __init__(self, history: HistoryRepository, catalogue: Catalogue | None = None) -> None:
         self.history = history
         self.catalogue = catalogue
+        # Shared with /club (`Services.history_index`): one name index per guild, built once.
         self.index = HistoryIndex(history)
 
     async def answer(self, question: Question) -> Answer:
@@ -671,6 +673,7 @@ class ModelAsker:
         self._client = client
         self._model = model
         self._offline = offline
+        self.index = offline.index
         self._timeout = timeout
         self._request_timeout = request_timeout
         self._max_tool_rounds = max_tool_rounds

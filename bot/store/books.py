@@ -7,25 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from bot.domain.books import Book
 from bot.domain.names import author_key, title_key
 from bot.domain.text import clean_line
 from bot.store.db import Database, to_db_time
-
-
-class Book(BaseModel):
-    id: int
-    guild_id: int
-    title: str
-    author: str
-    year: int | None = None
-    work_key: str | None = None
-    isbn13: str | None = None
-    cover_url: str | None = None
-
-    @property
-    def label(self) -> str:
-        """"Title by Author", or the title alone when the author is unknown."""
-        return f"{self.title} by {self.author}" if self.author else self.title
 
 
 class Rename(BaseModel):

@@ -19,6 +19,8 @@ from typing import Any
 
 import aiosqlite
 
+from bot.errors import StoreBusy, StoreFull, StoreUnavailable
+
 log = logging.getLogger(__name__)
 
 # Inside the package, so that an installed bot (a wheel) has them too.
@@ -47,6 +49,17 @@ def is_busy(error: sqlite3.OperationalError) -> bool:
 def is_full(error: sqlite3.OperationalError) -> bool:
     """SQLITE_FULL: the disk (or the file's size limit) has no room for the write, which SQLite undid."""
     return error.sqlite_errorcode == sqlite3.SQLITE_FULL or str(error).startswith("database or disk is full")
+
+
+def typed(error: sqlite3.OperationalError) -> sqlite3.OperationalError:
+    """The store's own error for a busy or full database, else the error as it is."""
+    if isinstance(error, StoreUnavailable):
+        return error
+    if is_busy(error):
+        return StoreBusy(str(error))
+    if is_full(error):
+        return StoreFull(str(error))
+    return error
 
 
 def refuse_empty_file(path: Path) -> None:
@@ -246,11 +259,13 @@ class Database:
             try:
                 await conn.execute("BEGIN IMMEDIATE")
                 yield conn
-            except BaseException:
+                await self.conn.execute("COMMIT")
+            except BaseException as error:
                 # Shielded: a task cancelled at shutdown must not leave the shared connection inside a transaction.
                 await asyncio.shield(self._rollback())
+                if isinstance(error, sqlite3.OperationalError) and (unavailable := typed(error)) is not error:
+                    raise unavailable from error
                 raise
-            await self.conn.execute("COMMIT")
 
     async def _rollback(self) -> None:
         # Queued behind BEGIN on the connection's thread, so it undoes a BEGIN whose await was cancelled; when
@@ -272,7 +287,12 @@ class Database:
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         # One hop to the connection's thread instead of three (execute, fetch, close): it is most of a read's cost.
         async with self._reader() as reader:
-            return list(await reader.execute_fetchall(sql, tuple(params)))
+            try:
+                return list(await reader.execute_fetchall(sql, tuple(params)))
+            except sqlite3.OperationalError as error:
+                if (unavailable := typed(error)) is not error:
+                    raise unavailable from error
+                raise
 
     async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         # Callers ask for one row by key, aggregate or LIMIT 1, so fetching all of them is one row and one hop.

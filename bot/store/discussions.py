@@ -265,6 +265,11 @@ class DiscussionRepository:
         )
         return [str(row["term"]) for row in rows]
 
+    async def guard_version(self, guild_id: int) -> int:
+        """A counter that moves whenever the guild's discussions, sections or spoiler terms change (SQL triggers)."""
+        row = await self._db.fetch_one("SELECT version FROM guard_versions WHERE guild_id = ?", (guild_id,))
+        return int(row["version"]) if row else 0
+
     async def all_terms(self, guild_id: int) -> dict[int, builtins.list[str]]:
         """Every discussion's spoiler terms, by discussion id."""
         rows = await self._db.fetch_all(

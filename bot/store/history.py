@@ -9,20 +9,18 @@ import logging
 import sqlite3
 from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, time
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
+from bot.domain.books import READ_STATUSES, Book, ClubRead, ReadStatus
 from bot.domain.goodreads import ExportBook, GoodreadsBook, SkippedRow
 from bot.domain.names import author_key, title_key
 from bot.domain.rankings import Stars
-from bot.store.books import Book
 from bot.store.db import Database, from_db_time, to_db_time
 
 log = logging.getLogger(__name__)
 
-ReadStatus = Literal["planned", "reading", "finished"]
-READ_STATUSES: tuple[ReadStatus, ...] = ("planned", "reading", "finished")
 
 # Reviews longer than the review modal allows are cut on import, so every review fits the same screens.
 MAX_REVIEW = 4000
@@ -84,16 +82,6 @@ _PUBLISH_IMPORT = (
     "'announced', review_at FROM temp.import_rows WHERE import_id = :import AND guild_id = :guild AND existed = 0 "
     "AND (review IS NOT NULL OR spoilers IS NOT NULL) ORDER BY line",
 )
-
-
-class ClubRead(BaseModel):
-    """A book the club has read, is reading or plans to read."""
-
-    book: Book
-    status: ReadStatus
-    started_on: date | None = None
-    finished_on: date | None = None
-    source: str = "manual"
 
 
 class MemberRating(BaseModel):

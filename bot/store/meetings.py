@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from bot.store.books import Book
+from bot.domain.books import Book
 from bot.store.db import Database, from_db_time, to_db_time
 
 Repeat = Literal["none", "weekly", "biweekly", "monthly"]

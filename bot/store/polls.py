@@ -10,6 +10,7 @@ from typing import Any, Literal
 import aiosqlite
 from pydantic import BaseModel
 
+from bot.domain.books import Book
 from bot.domain.polls import (
     MAX_CANDIDATES,
     MAX_PER_MEMBER,
@@ -19,7 +20,6 @@ from bot.domain.polls import (
     answer_texts,
     count_ranked,
 )
-from bot.store.books import Book
 from bot.store.db import Database, from_db_time, to_db_time
 
 PollStatus = Literal["open", "closed"]

@@ -55,8 +55,7 @@ async def member_is_moderator(bot: BookClubBot, member: discord.abc.User) -> boo
         return False
     if member.guild_permissions.manage_guild:
         return True
-    config = await bot.store.config.get(member.guild.id)
-    return config.moderator_role_id is not None and any(role.id == config.moderator_role_id for role in member.roles)
+    return await bot.services.config.is_moderator_role(member.guild.id, [role.id for role in member.roles])
 
 
 def may_post_here(interaction: discord.Interaction[Any]) -> bool:

@@ -151,7 +151,7 @@ class Reposter:
         parent = parent_channel(message.channel)
         if message.webhook_id is None or parent is None:
             return False
-        return message.webhook_id == await self.bot.store.discussions.webhook_id(parent.guild.id, parent.id)
+        return message.webhook_id == await self.bot.services.discussions.webhook_id(parent.guild.id, parent.id)
 
     async def webhook_for(self, parent: discord.TextChannel) -> discord.Webhook:
         """The channel's re-posting webhook: remembered, found again after a restart, or made once."""
@@ -165,19 +165,18 @@ class Reposter:
             webhook = await self._stored_webhook(parent)
             if webhook is None:
                 webhook = await self._find_or_create_webhook(parent)
-                await self.bot.store.discussions.remember_webhook(parent.guild.id, parent.id, webhook.id,
-                                                                  self.bot.clock.now())
+                await self.bot.services.discussions.remember_webhook(parent.guild.id, parent.id, webhook.id)
             self._webhooks[parent.id] = webhook
             return webhook
 
     async def _stored_webhook(self, parent: discord.TextChannel) -> discord.Webhook | None:
-        stored = await self.bot.store.discussions.webhook_id(parent.guild.id, parent.id)
+        stored = await self.bot.services.discussions.webhook_id(parent.guild.id, parent.id)
         if stored is None:
             return None
         try:
             webhook = await self.bot.fetch_webhook(stored)
         except discord.NotFound:
-            await self.bot.store.discussions.forget_webhook(parent.guild.id, parent.id, stored)
+            await self.bot.services.discussions.forget_webhook(parent.guild.id, parent.id, stored)
             return None
         return webhook if webhook.token else None
 
@@ -192,4 +191,4 @@ class Reposter:
     async def forget_webhook(self, parent: discord.TextChannel, webhook: discord.Webhook) -> None:
         if self._webhooks.get(parent.id) is webhook:
             del self._webhooks[parent.id]
-        await self.bot.store.discussions.forget_webhook(parent.guild.id, parent.id, webhook.id)
+        await self.bot.services.discussions.forget_webhook(parent.guild.id, parent.id, webhook.id)

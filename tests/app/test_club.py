@@ -8,9 +8,9 @@ import pytest
 
 from bot.app.club import ClubService, rate_call
 from bot.clock import ManualClock
+from bot.domain.books import Book
 from bot.errors import UserError
 from bot.store import Store
-from bot.store.books import Book
 
 GUILD_A, GUILD_B = 111, 222
 ANNOUNCEMENTS, HERE = 13, 99

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.feeds import BookGuess, guess_book, html_to_text, tidy_text, truncate
+from bot.domain.feeds import BookGuess, guess_book, html_to_text
+from bot.domain.text import tidy_text, truncate
 
 
 def test_paragraphs_and_line_breaks_become_new_lines() -> None:

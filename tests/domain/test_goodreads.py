@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.feeds import tidy_text
 from bot.domain.goodreads import (
     GOODREADS_COLUMNS,
     MAX_BYTES,
@@ -24,6 +23,7 @@ from bot.domain.goodreads import (
     parse_export,
     split_spoilers,
 )
+from bot.domain.text import tidy_text
 
 SAMPLE = Path(__file__).parent.parent / "data" / "goodreads_library_export.csv"
 HEADER = ",".join(GOODREADS_COLUMNS)

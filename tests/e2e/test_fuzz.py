@@ -22,8 +22,8 @@ from discord import app_commands
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-import bot.bot
 import cogs._shared.replies
+import cogs.errors
 from bot.domain.cooldowns import Cooldowns
 from cogs._shared.replies import GENERIC_FAILURE, report_error
 from cogs.reviews.views import Draft, ReviewModal
@@ -155,8 +155,8 @@ async def watched(bookclub: BookClub, monkeypatch: pytest.MonkeyPatch) -> AsyncI
         watch.refused[interaction.id] = error
         await report_error(interaction, error)
 
-    # Commands report through bot.bot's name, modals and views through the replies module's own.
-    monkeypatch.setattr(bot.bot, "report_error", recording)
+    # Commands report through the error extension's name, modals and views through the replies module's own.
+    monkeypatch.setattr(cogs.errors, "report_error", recording)
     monkeypatch.setattr(cogs._shared.replies, "report_error", recording)
     handler = ErrorRecords(watch)
     logging.getLogger().addHandler(handler)

@@ -169,6 +169,7 @@ READS: dict[str, Call] = {
     "discussions.get": lambda s, g, x: s.discussions.get(g, x.discussion_id),
     "discussions.for_book": lambda s, g, x: s.discussions.for_book(g, x.book_id),
     "discussions.list": lambda s, g, x: s.discussions.list(g),
+    "discussions.guard_version": lambda s, g, x: s.discussions.guard_version(g),
     "discussions.progress": lambda s, g, x: s.discussions.progress(g, ALICE),
     "discussions.terms": lambda s, g, x: s.discussions.terms(g, x.discussion_id),
     "discussions.all_terms": lambda s, g, x: s.discussions.all_terms(g),

@@ -13,19 +13,16 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app.meetings import MEETING_END, MEETING_REMINDER, EventSpec, EventState, MeetingService
-from bot.app.posts import Post
-from bot.app.reading_now import READING_NOW_JOB, ReadingNowService, timestamp, where
+from bot.app.config import GuildConfig
+from bot.app.meetings import MEETING_END, MEETING_REMINDER, EventState, Job, Meeting
+from bot.app.reading_now import READING_NOW_JOB, timestamp, where
 from bot.domain.ids import parse_id
 from bot.domain.meeting_answers import md
 from bot.domain.meetings import REPEAT_LABELS, RepeatKind, local_time
 from bot.errors import NotConfigured, UserError
-from bot.scheduler import PermanentJobError
-from bot.store.config import GuildConfig
-from bot.store.jobs import Job
-from bot.store.meetings import Meeting
 from cogs._shared.checks import moderator_check
-from cogs._shared.replies import COLOUR, NO_PINGS, guild_of, reply
+from cogs._shared.replies import COLOUR, guild_of, reply
+from cogs.meetings.ports import EVENT_STATUSES, REMINDER_ROLE, DiscordPorts
 
 if TYPE_CHECKING:
     from bot.bot import BookClubBot
@@ -33,171 +30,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 COG_NAME = "Meetings"
-REMINDER_ROLE = "Meeting reminders"
 CHANNEL_CHOICE = re.compile(r"^(?:channel:|<#)(\d+)>?$")
 MEETING_CHOICE = re.compile(r"^(?:meeting:|#)?(\d+)$")
-HISTORY_SCAN = 50
-MAX_INTERESTED_SHOWN = 30
 REPEAT_CHOICES = [app_commands.Choice(name=label, value=value) for value, label in
                   (("none", "none"), ("weekly", "weekly"), ("biweekly", "every 2 weeks"), ("monthly", "monthly"))]
-EVENT_STATUSES = {
-    discord.EventStatus.scheduled: "scheduled",
-    discord.EventStatus.active: "active",
-    discord.EventStatus.completed: "completed",
-    discord.EventStatus.cancelled: "cancelled",
-}
-
-
-class DiscordPorts:
-    """The Discord side of the meeting workflows: scheduled events, messages and the reminder role."""
-
-    def __init__(self, bot: BookClubBot) -> None:
-        self.bot = bot
-
-    def guild(self, guild_id: int) -> discord.Guild:
-        guild = self.bot.get_guild(guild_id)
-        if guild is None:
-            raise RuntimeError(f"guild {guild_id} is not available")
-        return guild
-
-    # -- events
-
-    async def create_event(self, guild_id: int, spec: EventSpec) -> int:
-        guild = self.guild(guild_id)
-        common: dict[str, Any] = {
-            "name": spec.name, "description": spec.description, "start_time": spec.starts_at,
-            "end_time": spec.ends_at, "privacy_level": discord.PrivacyLevel.guild_only,
-        }
-        if spec.channel_id is not None:
-            channel = guild.get_channel(spec.channel_id)
-            if not isinstance(channel, discord.VoiceChannel | discord.StageChannel):
-                raise UserError("That channel is no longer a voice or stage channel I can see.")
-            event = await guild.create_scheduled_event(channel=channel, **common)
-        else:
-            event = await guild.create_scheduled_event(entity_type=discord.EntityType.external,
-                                                       location=spec.location or "", **common)
-        return event.id
-
-    async def find_event(self, guild_id: int, spec: EventSpec) -> int | None:
-        # Straight from the API: at start-up the guild is not cached yet.
-        me = self.bot.user
-        for event in await self.bot.http.get_scheduled_events(guild_id, False):
-            if (event["name"] == spec.name and datetime.fromisoformat(event["scheduled_start_time"]) == spec.starts_at
-                    and (me is None or event.get("creator_id") in (None, str(me.id)))):
-                return int(event["id"])
-        return None
-
-    async def delete_event(self, guild_id: int, event_id: int) -> None:
-        try:
-            await self.bot.http.delete_scheduled_event(guild_id, event_id)
-        except discord.NotFound:
-            log.info("guild %d: event %d was already gone", guild_id, event_id)
-
-    async def interested(self, guild_id: int, event_id: int) -> list[str] | None:
-        guild = self.guild(guild_id)
-        try:
-            event = await guild.fetch_scheduled_event(event_id)
-            users = [user async for user in event.users(limit=MAX_INTERESTED_SHOWN)]
-        except discord.NotFound:
-            return None
-        names = []
-        for user in users:
-            member = guild.get_member(user.id)
-            names.append(member.display_name if member is not None else user.display_name)
-        return names
-
-    async def interest_counts(self, guild_id: int) -> dict[int, int]:
-        try:
-            events = await self.guild(guild_id).fetch_scheduled_events(with_counts=True)
-        except discord.HTTPException as error:
-            log.info("guild %d: no interest counts from Discord: %s", guild_id, error)
-            return {}
-        return {event.id: event.user_count for event in events}
-
-    # -- messages
-
-    def embed(self, post: Post) -> discord.Embed:
-        embed = discord.Embed(title=post.title, description=post.description, colour=COLOUR)
-        for name, value in post.fields:
-            embed.add_field(name=name[:256], value=value[:1024], inline=False)
-        embed.set_footer(text=post.footer)
-        if post.thumbnail_url:
-            embed.set_thumbnail(url=post.thumbnail_url)
-        return embed
-
-    async def post(self, guild_id: int, channel_id: int, post: Post, *, ping_role_id: int | None = None) -> int:
-        channel = self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
-        # The one ping the bot ever makes: the opt-in reminder role, and nothing else in the message.
-        mentions = (discord.AllowedMentions(everyone=False, users=False, replied_user=False,
-                                            roles=[discord.Object(ping_role_id)])
-                    if ping_role_id is not None else NO_PINGS)
-        try:
-            message = await channel.send(post.content, embed=self.embed(post), allowed_mentions=mentions)
-        except (discord.Forbidden, discord.NotFound) as error:
-            # Retrying cannot help until a moderator fixes the channel or my permissions there.
-            raise PermanentJobError(f"I cannot post in <#{channel_id}>: {error.text or error.status}") from error
-        return message.id
-
-    async def find_post(self, guild_id: int, channel_id: int, footer: str, after: datetime) -> int | None:
-        me = self.bot.user
-        channel = self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
-        try:
-            async for message in channel.history(limit=HISTORY_SCAN, after=after, oldest_first=False):
-                if me is not None and message.author.id == me.id and any(
-                    embed.footer.text == footer for embed in message.embeds
-                ):
-                    return message.id
-        except discord.Forbidden:
-            log.warning("cannot read the history of channel %d to look for an earlier post", channel_id)
-        return None
-
-    async def edit(self, guild_id: int, channel_id: int, message_id: int, post: Post) -> bool:
-        channel = self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
-        try:
-            await channel.get_partial_message(message_id).edit(content=post.content, embed=self.embed(post),
-                                                               allowed_mentions=NO_PINGS)
-        except discord.NotFound:
-            return False
-        return True
-
-    async def pin(self, guild_id: int, channel_id: int, message_id: int) -> None:
-        channel = self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
-        try:
-            await channel.get_partial_message(message_id).pin(reason="The club's Reading now message")
-        except discord.Forbidden:
-            log.warning("guild %d: cannot pin the Reading now message in channel %d", guild_id, channel_id)
-
-    # -- the reminder role
-
-    async def ensure_role(self, guild_id: int, role_id: int | None, name: str) -> int:
-        guild = self.guild(guild_id)
-        if role_id is not None and guild.get_role(role_id) is not None:
-            return role_id
-        try:
-            role = await guild.create_role(name=name, mentionable=True,
-                                           reason="Members opt in to meeting reminders with /meeting notify on")
-        except discord.Forbidden:
-            raise UserError("I need the Manage Roles permission to create the meeting reminders role.") from None
-        return role.id
-
-    async def set_member_role(self, guild_id: int, member_id: int, role_id: int, *, on: bool) -> bool:
-        guild = self.guild(guild_id)
-        member = guild.get_member(member_id) or await guild.fetch_member(member_id)
-        has = any(role.id == role_id for role in member.roles)
-        if has == on:
-            return False
-        role = discord.Object(role_id)
-        try:
-            if on:
-                await member.add_roles(role, reason="/meeting notify on")
-            else:
-                await member.remove_roles(role, reason="/meeting notify off")
-        except discord.Forbidden:
-            raise UserError("I can't change that role: I need Manage Roles, and my role must be above "
-                            f"**{REMINDER_ROLE}** in the server's role list.") from None
-        return True
-
-
 def meeting_line(meeting: Meeting) -> str:
     line = f"#{meeting.id} · {timestamp(meeting.starts_at)} in {where(meeting)}"
     if meeting.book is not None:
@@ -219,9 +55,7 @@ class MeetingsCog(commands.Cog, name=COG_NAME):
     def __init__(self, bot: BookClubBot) -> None:
         self.bot = bot
         ports = DiscordPorts(bot)
-        self.reading_now = ReadingNowService(bot.store, bot.clock, ports, bot.scheduler.wake)
-        self.service = MeetingService(bot.store, bot.clock, ports, ports, ports, self.reading_now,
-                                      bot.scheduler.wake)
+        self.service, self.reading_now = bot.services.meetings(ports, ports, ports)
 
     async def cog_load(self) -> None:
         self.bot.scheduler.register(MEETING_REMINDER, self.service.run_reminder)

@@ -1,0 +1,67 @@
+"""The layers' direction: the bot's core never imports a cog (read from the source), and what the core shares."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import aiohttp
+
+from bot.bot import BookClubBot
+from bot.clock import ManualClock
+from bot.services.asker import OfflineAsker
+from bot.settings import Settings
+from bot.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module a file imports, at any depth (inside functions and TYPE_CHECKING blocks too)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def test_nothing_under_bot_imports_from_cogs() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(name for name in imported_modules(path)
+                                            if name == "cogs" or name.startswith("cogs."))
+        for path in sorted((ROOT / "bot").rglob("*.py"))
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def test_the_check_sees_an_import_of_a_cog_wherever_it_is(tmp_path: Path) -> None:
+    module = tmp_path / "module.py"
+    module.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import cogs.club\n"
+                      "def late():\n    from cogs._shared.replies import reply\n", encoding="utf-8")
+    assert {"cogs.club", "cogs._shared.replies"} <= imported_modules(module)
+
+
+def test_no_cog_imports_sqlite3_or_is_over_400_lines() -> None:
+    for path in sorted((ROOT / "cogs").rglob("*.py")):
+        if path.name == "polls.py" or "reviews" in path.parts:
+            continue
+        assert "sqlite3" not in imported_modules(path), path
+        assert len(path.read_text(encoding="utf-8").splitlines()) <= 400, path
+
+
+async def test_club_shares_the_asker_name_index_and_errors_are_reported_by_an_extension(tmp_path: Path,
+                                                                                        clock: ManualClock) -> None:
+    settings = Settings(_env_file=None, database_path=tmp_path / "bookclub.db")  # pyright: ignore[reportCallIssue]
+    async with Store(settings.database_path) as store, aiohttp.ClientSession() as session:
+        await store.migrate()
+        asker = OfflineAsker(store.history)
+        bot = BookClubBot(settings=settings, store=store, clock=clock, http_session=session, asker=asker)
+        assert bot.services.club.index is asker.index
+        plain = bot.tree.on_error
+        await bot.load_extension("cogs.errors")
+        reporter = bot.get_cog("ErrorReporter")
+        assert reporter is not None and bot.tree.on_error == getattr(reporter, "on_app_command_error", None)
+        await bot.unload_extension("cogs.errors")
+        assert bot.tree.on_error == plain
