@@ -12,7 +12,6 @@ import asyncio
 import io
 import logging
 import re
-import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -41,9 +40,10 @@ from bot.domain.spoilers import escape_markdown
 from bot.domain.text import clean_line, truncate
 from bot.domain.voting import Round
 from bot.errors import NotConfigured, UserError
+from bot.jobs import PollClose, Run
 from bot.scheduler import PermanentJobError
+from bot.store import StoreUnavailable
 from bot.store.books import Book
-from bot.store.jobs import Job
 from bot.store.polls import Poll
 from cogs._shared.checks import is_moderator, moderator_check
 from cogs._shared.ids import STALE_COMPONENT
@@ -54,7 +54,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-POLL_CLOSE = "poll_close"
 COG_NAME = "Polls"
 QUESTION = "What should the club read next?"
 # How many messages a re-run looks through for its own earlier post (the poll, or its announcement).
@@ -299,7 +298,7 @@ class PollsCog(commands.Cog, name=COG_NAME):
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(VoteButton, RankSelect, SubmitButton, RestartButton)
-        self.bot.scheduler.register(POLL_CLOSE, self.run_close)
+        self.bot.scheduler.register(PollClose, self.run_close)
         await self.arm_closes()
 
     async def cog_unload(self) -> None:
@@ -309,10 +308,10 @@ class PollsCog(commands.Cog, name=COG_NAME):
         """Every running poll has its close job: the process may have died between starting one and scheduling it."""
         for guild_id in await self.bot.store.config.guild_ids():
             poll = await self.bot.store.polls.running(guild_id)
-            if poll is not None and await self.bot.store.jobs.get(guild_id, POLL_CLOSE, str(poll.id)) is None:
+            if poll is not None and await self.bot.scheduler.find(guild_id, PollClose(poll.id)) is None:
                 log.warning("poll %d in guild %d had no close scheduled; it closes at %s", poll.id, guild_id,
                             poll.closes_at)
-                await self.bot.store.jobs.schedule(guild_id, POLL_CLOSE, str(poll.id), poll.closes_at)
+                await self.bot.scheduler.schedule(guild_id, PollClose(poll.id), poll.closes_at)
 
     # -- /nominate add and withdraw --------------------------------------------------------------
 
@@ -439,19 +438,18 @@ class PollsCog(commands.Cog, name=COG_NAME):
         now = self.bot.clock.now()
         poll = await self.bot.store.polls.start(guild.id, mode=poll_mode, channel_id=channel.id,
                                                 started_by=interaction.user.id, now=now, closes_at=now + duration)
-        await self.bot.store.jobs.schedule(guild.id, POLL_CLOSE, str(poll.id), poll.closes_at)
-        self.bot.scheduler.wake()
+        await self.bot.scheduler.schedule(guild.id, PollClose(poll.id), poll.closes_at)
         try:
             message = await self.post_poll(channel, poll, duration)
         except discord.HTTPException as error:
-            await self.bot.store.jobs.cancel(guild.id, POLL_CLOSE, str(poll.id))
+            await self.bot.scheduler.cancel(guild.id, PollClose(poll.id))
             await self.bot.store.polls.abandon(guild.id, poll.id)
             log.warning("could not post poll %d in guild %d: %s", poll.id, guild.id, error)
             raise UserError(f"Discord refused the poll message in {channel.mention} ({error.text or error.status}); "
                             "nothing was started.") from error
         try:
             await self.bot.store.polls.set_message(guild.id, poll.id, message.id)
-        except sqlite3.OperationalError as error:
+        except StoreUnavailable as error:
             # The poll is up on Discord and its close is scheduled: the close finds the message in the channel, so
             # telling the moderator that nothing changed would be untrue (and a second /poll start would be refused).
             log.warning("poll %d in guild %d: could not record its message %d: %s", poll.id, guild.id, message.id,
@@ -489,19 +487,17 @@ class PollsCog(commands.Cog, name=COG_NAME):
         if running is None:
             raise UserError("No poll is running.")
         await interaction.response.defer(ephemeral=True, thinking=True)
-        key = str(running.id)
         try:
             poll = await self.finish(guild.id, running.id)
         except Exception as error:
             # The scheduled close takes over, soon rather than at the original time.
-            await self.bot.store.jobs.schedule(guild.id, POLL_CLOSE, key,
-                                               self.bot.clock.now() + RETRY_AFTER_FAILED_CLOSE)
-            self.bot.scheduler.wake()
+            await self.bot.scheduler.schedule(guild.id, PollClose(running.id),
+                                              self.bot.clock.now() + RETRY_AFTER_FAILED_CLOSE)
             if isinstance(error, PermanentJobError):
                 raise UserError(f"Poll #{running.id} is closed and `/poll results` shows its result, but {error}. "
                                 "Please check my permissions there.") from error
             raise
-        await self.bot.store.jobs.cancel(guild.id, POLL_CLOSE, key)
+        await self.bot.scheduler.cancel(guild.id, PollClose(running.id))
         where = f"<#{poll.announcement_channel_id}>" if poll.announcement_channel_id else "the announcements"
         winner = poll.winner
         summary = (f"the winner is {titled(winner.title, winner.author)}" if winner
@@ -587,11 +583,9 @@ class PollsCog(commands.Cog, name=COG_NAME):
 
     # -- the close --------------------------------------------------------------------------------
 
-    async def run_close(self, job: Job) -> datetime | None:
-        """The `poll_close` job: closes and announces once, however often it runs."""
-        if not job.key.isdigit():
-            raise PermanentJobError(f"bad poll id {job.key!r}")
-        await self.finish(job.guild_id, int(job.key))
+    async def run_close(self, run: Run[PollClose]) -> datetime | None:
+        """The PollClose job: closes and announces once, however often it runs."""
+        await self.finish(run.guild_id, run.job.poll_id)
         return None
 
     async def finish(self, guild_id: int, poll_id: int) -> Poll:

@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 from bot.app.books import BookResolver
 from bot.app.club import ClubService
 from bot.app.discussions import DiscussionService
+from bot.app.feeds import FeedService
 from bot.app.nominations import NominationService
-from bot.app.reviews import ReviewService
+from bot.app.reading_now import ReadingNowChanges
+from bot.app.reviews import Announcer, ModeratorNotices, ReviewChannel, ReviewService
 from bot.clock import Clock
 from bot.scheduler import Scheduler
+from bot.services.feeds import FeedReader
 from bot.services.openlibrary import Catalogue
 from bot.store import Store
 
@@ -29,6 +32,7 @@ class Services:
     club: ClubService = field(init=False)
     discussions: DiscussionService = field(init=False)
     nominations: NominationService = field(init=False)
+    reading_now: ReadingNowChanges = field(init=False)
     reviews: ReviewService = field(init=False)
 
     def __post_init__(self) -> None:
@@ -36,4 +40,12 @@ class Services:
         self.club = ClubService(self.store, self.clock)
         self.discussions = DiscussionService(self.store, self.clock)
         self.nominations = NominationService(self.store)
-        self.reviews = ReviewService(self.store)
+        self.reading_now = ReadingNowChanges(self.store, self.clock, self.scheduler)
+        self.reviews = ReviewService(self.store, self.clock, self.scheduler, self.reading_now, self.catalogue)
+
+    def announcer(self, channel: ReviewChannel, notices: ModeratorNotices) -> Announcer:
+        """The one Announcer of the bot (its per-guild locks keep a guild's announcements from overlapping)."""
+        return Announcer(self.store, self.clock, channel, notices)
+
+    def feeds(self, reader: FeedReader, notices: ModeratorNotices) -> FeedService:
+        return FeedService(self.store, self.clock, self.scheduler, reader, notices, self.reviews, self.catalogue)

@@ -11,7 +11,10 @@ from bot.store.config import ConfigRepository, FeedRepository
 from bot.store.db import (
     BUSY_TIMEOUT_SECONDS,
     Database,
+    StoreBusy,
     StoreError,
+    StoreFull,
+    StoreUnavailable,
     is_busy,
     is_full,
     start_integrity_check,
@@ -23,7 +26,8 @@ from bot.store.meetings import MeetingRepository
 from bot.store.polls import PollRepository
 from bot.store.reviews import ReviewRepository
 
-__all__ = ["BUSY_TIMEOUT_SECONDS", "Store", "StoreError", "is_busy", "is_full", "start_integrity_check"]
+__all__ = ["BUSY_TIMEOUT_SECONDS", "Store", "StoreBusy", "StoreError", "StoreFull", "StoreUnavailable", "is_busy",
+           "is_full", "start_integrity_check"]
 
 
 class Store:

@@ -49,6 +49,35 @@ def is_full(error: sqlite3.OperationalError) -> bool:
     return error.sqlite_errorcode == sqlite3.SQLITE_FULL or str(error).startswith("database or disk is full")
 
 
+class StoreUnavailable(sqlite3.OperationalError):
+    """The database could not take this write (or read) now; SQLite undid it, so nothing changed. Still an
+    OperationalError, with SQLite's message and code, for code that knows only sqlite3."""
+
+    def __init__(self, error: sqlite3.OperationalError) -> None:
+        super().__init__(*error.args)
+        self.sqlite_errorcode = error.sqlite_errorcode
+        self.sqlite_errorname = error.sqlite_errorname
+
+
+class StoreBusy(StoreUnavailable):
+    """Another program held the database for longer than the busy timeout."""
+
+
+class StoreFull(StoreUnavailable):
+    """The disk has no room for the write."""
+
+
+def typed_error(error: sqlite3.OperationalError) -> sqlite3.OperationalError:
+    """StoreBusy or StoreFull for those two conditions; any other error as it is."""
+    if isinstance(error, StoreUnavailable):
+        return error
+    if is_busy(error):
+        return StoreBusy(error)
+    if is_full(error):
+        return StoreFull(error)
+    return error
+
+
 def refuse_empty_file(path: Path) -> None:
     """A 0-byte file where the database should be is refused rather than started as a new, empty club.
 
@@ -246,11 +275,13 @@ class Database:
             try:
                 await conn.execute("BEGIN IMMEDIATE")
                 yield conn
-            except BaseException:
+                await conn.execute("COMMIT")
+            except BaseException as error:
                 # Shielded: a task cancelled at shutdown must not leave the shared connection inside a transaction.
                 await asyncio.shield(self._rollback())
+                if isinstance(error, sqlite3.OperationalError) and (typed := typed_error(error)) is not error:
+                    raise typed from error
                 raise
-            await self.conn.execute("COMMIT")
 
     async def _rollback(self) -> None:
         # Queued behind BEGIN on the connection's thread, so it undoes a BEGIN whose await was cancelled; when
@@ -272,7 +303,12 @@ class Database:
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         # One hop to the connection's thread instead of three (execute, fetch, close): it is most of a read's cost.
         async with self._reader() as reader:
-            return list(await reader.execute_fetchall(sql, tuple(params)))
+            try:
+                return list(await reader.execute_fetchall(sql, tuple(params)))
+            except sqlite3.OperationalError as error:
+                if (typed := typed_error(error)) is not error:
+                    raise typed from error
+                raise
 
     async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         # Callers ask for one row by key, aggregate or LIMIT 1, so fetching all of them is one row and one hop.

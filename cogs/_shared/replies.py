@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import sqlite3
 from typing import Any
 
 import discord
@@ -12,7 +11,7 @@ from discord import app_commands
 
 from bot.domain.feeds import truncate
 from bot.errors import UserError
-from bot.store import is_busy, is_full
+from bot.store import StoreBusy, StoreFull
 from cogs._shared.checks import CannotPostHere, NotModerator
 
 log = logging.getLogger(__name__)
@@ -92,11 +91,11 @@ def user_message(error: BaseException) -> str | None:
         return f"Discord had a problem ({error.status}) and I could not finish. Try again in a moment."
     if isinstance(error, discord.Forbidden):
         return "Discord refused: I'm missing a permission for that here (Send Messages, Embed Links or Manage Threads)."
-    if isinstance(error, sqlite3.OperationalError) and is_busy(error):
+    if isinstance(error, StoreBusy):
         # Another program (a backup tool, an operator's sqlite3 shell) holds the database: the write was undone.
         log.warning("the database was busy: %s", error)
         return BUSY
-    if isinstance(error, sqlite3.OperationalError) and is_full(error):
+    if isinstance(error, StoreFull):
         # SQLite undid the write; the operator has to free space, and the log is where they look.
         log.error("the database's disk is full: %s", error)
         return DISK_FULL

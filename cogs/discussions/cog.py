@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import re
-import sqlite3
 from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
@@ -31,6 +30,7 @@ from bot.domain.sections import (
 from bot.domain.spoilers import escape_markdown, hide
 from bot.domain.text import clean_line, clip, truncate
 from bot.errors import NotAllowed, NotConfigured, UserError
+from bot.store import StoreUnavailable
 from bot.store.books import Book, BookRepository
 from bot.store.discussions import Discussion
 from cogs._shared.checks import (
@@ -374,7 +374,7 @@ class DiscussionsCog(commands.Cog):
         try:
             change = await self.bot.store.discussions.record_progress(guild.id, discussion.id, interaction.user.id,
                                                                       index + 1, self.bot.clock.now())
-        except sqlite3.OperationalError as error:
+        except StoreUnavailable as error:
             # The member is in the threads already: "nothing was changed" would be untrue.
             if user_message(error) is None:
                 raise

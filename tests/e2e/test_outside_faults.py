@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from bot.app.feeds import POLL_EVERY
 from bot.services.asker import OfflineAsker
 from bot.services.feeds import FeedReader
 from bot.services.openlibrary import OpenLibraryCatalogue
 from cogs._shared.replies import BUSY, DISK_FULL, GENERIC_FAILURE
-from cogs.reviews.blogs import POLL_EVERY
 from tests.doubles.feed_server import FakeBlog
 from tests.doubles.openlibrary_server import FakeOpenLibrary
 from tests.e2e.helpers import SETTLE, eventually, pass_time
