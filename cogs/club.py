@@ -213,7 +213,7 @@ class ClubCog(commands.Cog):
         read, created = await self.bot.store.history.add_read(
             guild.id, book.id, status=status, started_on=started_on, finished_on=finished_on, now=self.bot.clock.now()
         )
-        self.bot.dispatch("club_changed", guild.id)
+        await self.bot.services.reading_now.changed(guild.id)
         verb = "Added" if created else "Updated"
         await reply(interaction, f"{verb} {titled(book.title, book.author)} in the club history: "
                                  f"{describe_read(read)}.")

@@ -140,7 +140,7 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
         config = await self.bot.store.config.set_schedule(guild.id, weekday.value, at.strftime("%H:%M"),
                                                           timezone)
         upcoming = next_slot(self.bot.clock.now(), weekday.value, at, timezone)
-        self.bot.dispatch("schedule_changed", config)
+        await self.bot.services.reviews.slot_changed(guild.id)
         await reply(
             interaction,
             f"Queued reviews will be posted on {describe_slot(config)}. "
@@ -182,7 +182,7 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
         feed = await self.bot.store.feeds.add(guild.id, url)
         if feed is None:
             raise UserError("That feed is already added.")
-        self.bot.dispatch("feed_added", feed)
+        await self.bot.services.reviews.feed_added(guild.id, feed.id)
         await reply(interaction, f"Added the feed <{url}>. Its newest post joins the review queue at the next check; "
                                  "older posts are left out.", suppress_embeds=True)
 

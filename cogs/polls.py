@@ -603,6 +603,7 @@ class PollsCog(commands.Cog, name=COG_NAME):
             if poll.announcement_message_id is None:
                 await self.retire_poll_message(poll)
                 await self.record_next_read(poll)
+                await self.bot.services.reading_now.changed(guild_id)
                 poll = await self.announce(poll)
         return poll
 

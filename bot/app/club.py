@@ -7,6 +7,7 @@ from datetime import date
 from typing import Protocol
 
 from bot.app.books import BookResolver, club_day
+from bot.app.reading_now import ReadingNowChanges
 from bot.clock import Clock
 from bot.domain.answers import day_text, titled
 from bot.errors import UserError
@@ -55,9 +56,10 @@ def rate_call(book: Book) -> str:
 class ClubService:
     """Begins, finishes, removes and corrects the club's reads; refuses bad input before changing anything."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, reading_now: ReadingNowChanges) -> None:
         self.store = store
         self.clock = clock
+        self.reading_now = reading_now
         self.books = BookResolver(store)
 
     async def choices(self, guild_id: int, text: str, statuses: tuple[ReadStatus | None, ...] | None,
@@ -92,6 +94,7 @@ class ClubService:
         started = await self.store.history.start_read(guild_id, found.id, on=on or today, now=self.clock.now())
         if started is None:
             raise UserError(f"{named} was just finished by another moderator.")
+        await self.reading_now.changed(guild_id)
         return started
 
     async def finish(self, guild_id: int, book: str, day: str | None, fallback_channel_id: int,
@@ -116,6 +119,7 @@ class ClubService:
         finished = await self.store.history.finish_read(guild_id, found.id, on=on)
         if finished is None:
             raise UserError(f"{named} was just finished by another moderator.")
+        await self.reading_now.changed(guild_id)
         config = await self.store.config.get(guild_id)
         channel_id = config.announcements_channel_id or fallback_channel_id
         problem = await poster.post(channel_id, rate_call(finished.book))
@@ -136,6 +140,7 @@ class ClubService:
         found = await self.books.require(guild_id, f"book:{book_id}")
         if not await self.store.history.remove_read(guild_id, book_id):
             raise UserError(f"{titled(found.title, found.author)} was already removed from the club history.")
+        await self.reading_now.changed(guild_id)
         return found
 
     async def edit(self, guild_id: int, book: str, title: str | None, author: str | None) -> tuple[Book, Book]:
@@ -159,4 +164,5 @@ class ClubService:
                             "with `/club remove` instead.")
         if renamed.outcome != "renamed" or renamed.book is None:
             raise UserError("That book was just removed.")
+        await self.reading_now.changed(guild_id)
         return found, renamed.book

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Protocol
 
 from bot.app.books import BookResolver, club_day, md
+from bot.app.reading_now import ReadingNowChanges
 from bot.clock import Clock
 from bot.domain.answers import day_text
 from bot.domain.sections import Section, SectionError, parse_target_dates
@@ -44,9 +45,10 @@ def closing_note(discussion: Discussion) -> str:
 class DiscussionService:
     """Discussions' workflows that need no thread to be created: the target dates, and ending one."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, reading_now: ReadingNowChanges) -> None:
         self.store = store
         self.clock = clock
+        self.reading_now = reading_now
         self.books = BookResolver(store)
 
     async def target_dates(self, guild_id: int, text: str | None, sections: Sequence[Section]) -> list[date | None]:
@@ -83,4 +85,5 @@ class DiscussionService:
         if recorded is None:
             raise UserError(f"The discussion of **{md(discussion.title)}** was just ended by another moderator.")
         ended.discussion = recorded
+        await self.reading_now.changed(guild_id)
         return ended

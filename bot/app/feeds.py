@@ -90,10 +90,6 @@ class FeedService:
         self.reviews = reviews
         self.catalogue = catalogue
 
-    async def added(self, guild_id: int, feed_id: int) -> None:
-        """A new feed is polled at once."""
-        await self.jobs.schedule(guild_id, FeedPoll(feed_id), self.clock.now())
-
     async def arm_all(self) -> None:
         for guild_id in await self.store.config.guild_ids():
             await self.arm(guild_id)
@@ -103,7 +99,7 @@ class FeedService:
         for feed in await self.store.feeds.list(guild_id):
             job = await self.jobs.find(guild_id, FeedPoll(feed.id))
             if job is None or job.status in ("done", "failed"):
-                await self.added(guild_id, feed.id)
+                await self.reviews.feed_added(guild_id, feed.id)
 
     async def run(self, run: Run[FeedPoll]) -> datetime | None:
         """Polls one feed and says when to poll it again; a removed feed ends its job."""

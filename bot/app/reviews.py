@@ -19,7 +19,7 @@ from bot.domain.ids import picked_id
 from bot.domain.reviews import EmbedSpec, ReviewCard, announcement, next_announcement, parse_footer, parse_rating
 from bot.domain.text import clean_line
 from bot.errors import NotAllowed, NotConfigured, UserError
-from bot.jobs import AnnounceReviews, ReviewSlot, Run, Schedules
+from bot.jobs import AnnounceReviews, FeedPoll, ReviewSlot, Run, Schedules
 from bot.services.openlibrary import Catalogue
 from bot.store import Store
 from bot.store.books import Book
@@ -210,6 +210,10 @@ class ReviewService:
         else:
             await self.jobs.schedule(guild_id, ReviewSlot(), due)
         await self.reading_now.changed(guild_id)
+
+    async def feed_added(self, guild_id: int, feed_id: int) -> None:
+        """A new feed is polled at once; its posts join the queue."""
+        await self.jobs.schedule(guild_id, FeedPoll(feed_id), self.clock.now())
 
     async def arm_all(self) -> None:
         for guild_id in await self.store.config.guild_ids():

@@ -37,10 +37,10 @@ class Services:
 
     def __post_init__(self) -> None:
         self.books = BookResolver(self.store)
-        self.club = ClubService(self.store, self.clock)
-        self.discussions = DiscussionService(self.store, self.clock)
-        self.nominations = NominationService(self.store)
         self.reading_now = ReadingNowChanges(self.store, self.clock, self.scheduler)
+        self.club = ClubService(self.store, self.clock, self.reading_now)
+        self.discussions = DiscussionService(self.store, self.clock, self.reading_now)
+        self.nominations = NominationService(self.store)
         self.reviews = ReviewService(self.store, self.clock, self.scheduler, self.reading_now, self.catalogue)
 
     def announcer(self, channel: ReviewChannel, notices: ModeratorNotices) -> Announcer:

@@ -254,6 +254,7 @@ class DiscussionsCog(commands.Cog):
             )
             if discussion is None:
                 raise UserError(f"**{md(book.title)}** was just started by another moderator.")
+            await self.bot.services.reading_now.changed(channel.guild.id)
         except BaseException as error:
             for thread in reversed(created):
                 with contextlib.suppress(discord.HTTPException):
