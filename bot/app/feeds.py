@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from bot.app.reviews import ModeratorNotices, ReviewService, club_book, escape_mentions
@@ -13,7 +14,7 @@ from bot.domain.feeds import guess_book, html_to_text
 from bot.domain.names import NameIndex, author_key
 from bot.domain.spoilers import escape_markdown
 from bot.jobs import FeedPoll, Run, Schedules
-from bot.services.feeds import FeedEntry, FeedError, FeedReader, FeedResult, select_new
+from bot.services.feeds import FeedEntry, FeedError, FeedResult, select_new
 from bot.services.openlibrary import Catalogue
 from bot.store import Store
 from bot.store.books import Book
@@ -27,6 +28,17 @@ POLL_EVERY = timedelta(minutes=30)
 REPORT_AFTER = 3
 # A blog post is quoted up to this length; the link leads to the rest.
 POST_EXCERPT = 1500
+
+
+class FeedFetcher(Protocol):
+    """Reading a feed over HTTP (`bot.services.feeds.FeedReader`)."""
+
+    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FeedResult:
+        """The feed's entries, or `not_modified`; raises FeedError when it cannot be read."""
+        ...
+
+    async def close(self) -> None:
+        ...
 
 
 def blog_name(feed: Feed, result: FeedResult) -> str:
@@ -80,7 +92,7 @@ class BookFinder:
 class FeedService:
     """Runs the FeedPoll jobs: fetch, queue what is new, record the outcome, say when to look again."""
 
-    def __init__(self, store: Store, clock: Clock, jobs: Schedules, reader: FeedReader, notices: ModeratorNotices,
+    def __init__(self, store: Store, clock: Clock, jobs: Schedules, reader: FeedFetcher, notices: ModeratorNotices,
                  reviews: ReviewService, catalogue: Catalogue | None = None) -> None:
         self.store = store
         self.clock = clock

@@ -7,13 +7,12 @@ from dataclasses import dataclass, field
 from bot.app.books import BookResolver
 from bot.app.club import ClubService
 from bot.app.discussions import DiscussionService
-from bot.app.feeds import FeedService
+from bot.app.feeds import FeedFetcher, FeedService
 from bot.app.nominations import NominationService
 from bot.app.reading_now import ReadingNowChanges
 from bot.app.reviews import Announcer, ModeratorNotices, ReviewChannel, ReviewService
 from bot.clock import Clock
 from bot.scheduler import Scheduler
-from bot.services.feeds import FeedReader
 from bot.services.openlibrary import Catalogue
 from bot.store import Store
 
@@ -47,5 +46,5 @@ class Services:
         """The one Announcer of the bot (its per-guild locks keep a guild's announcements from overlapping)."""
         return Announcer(self.store, self.clock, channel, notices)
 
-    def feeds(self, reader: FeedReader, notices: ModeratorNotices) -> FeedService:
+    def feeds(self, reader: FeedFetcher, notices: ModeratorNotices) -> FeedService:
         return FeedService(self.store, self.clock, self.scheduler, reader, notices, self.reviews, self.catalogue)
