@@ -8,15 +8,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app.reviews import DraftRefused, Posting, review_label
+from bot.app.reviews import Posting, Review, review_label
 from bot.domain.feeds import guess_book
 from bot.domain.spoilers import escape_markdown
 from bot.domain.text import clean_line, clip, truncate
 from bot.errors import NotConfigured, UserError
 from bot.jobs import AnnounceReviews, FeedPoll, ReviewSlot
 from bot.services.feeds import FeedReader
-from bot.store import StoreUnavailable
-from bot.store.reviews import Review
 from cogs._shared.checks import REVIEW_LIMIT, is_moderator, member_cooldown, moderator_check
 from cogs._shared.replies import COLOUR, NO_PINGS, guild_of, reply, user_message
 from cogs.reviews.ports import DiscordReviewPorts, review_messages
@@ -104,9 +102,11 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
             written = await self.reviews.write(guild.id, interaction.user.id, interaction.user.display_name,
                                                title=draft.title, author=draft.author, rating=draft.rating,
                                                body=draft.body, spoilers=draft.spoilers)
-        except (StoreUnavailable, DraftRefused) as error:
+        except Exception as error:
             # A busy database or a full disk must not cost the member a long review typed into the modal.
-            message = user_message(error) or str(error)
+            message = user_message(error)
+            if message is None:
+                raise
             await interaction.followup.send(
                 f"{message}\nYour text is still there: press the button to send it again.",
                 view=FixDraftView(draft, self.submit, interaction.user.id), ephemeral=True, allowed_mentions=NO_PINGS,

@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.app.reviews import ChannelUnavailable, card_of
+from bot.app.reviews import ChannelUnavailable, Review, card_of
 from bot.domain.reviews import EmbedSpec, announcement
 from bot.errors import UserError
-from bot.store.reviews import Review
 from cogs._shared.replies import COLOUR, NO_PINGS
 
 if TYPE_CHECKING:
