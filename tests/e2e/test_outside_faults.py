@@ -156,7 +156,7 @@ async def test_a_failing_feed_keeps_its_place_loses_nothing_and_is_reported_once
     good, bad = blogs
     guild = bookclub.double.guild_a
     cog = bookclub.bot.get_cog("ReviewsCog")
-    cog.poller.reader = FeedReader(allow_private=True, timeout=FEED_TIMEOUT)
+    cog.feeds.reader = FeedReader(allow_private=True, timeout=FEED_TIMEOUT)
     await text_of(bookclub, "Mod", "config channels", reviews=guild.channel("reviews"),
                   announcements=guild.channel("announcements"))
     good.publish("Piranesi by Susanna Clarke")
