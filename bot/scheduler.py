@@ -6,15 +6,22 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from bot.clock import Clock
-from bot.store.jobs import Job, JobRepository, backoff
+from bot.jobs import AnyJob, J, Run, UnknownJob, decode, encode
+from bot.store.jobs import Job, JobRepository
 
 log = logging.getLogger(__name__)
 
 # A handler runs one job. It returns the next due time for recurring work, or None when the job is done.
-JobHandler = Callable[[Job], Awaitable[datetime | None]]
+JobHandler = Callable[[Run[J]], Awaitable[datetime | None]]
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, … capped at one hour."""
+    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
 
 
 class PermanentJobError(Exception):
@@ -22,15 +29,16 @@ class PermanentJobError(Exception):
 
 
 class Scheduler:
-    """Runs due jobs once each: a guild's in order, guilds side by side, so one guild's slow Discord calls never hold
-    up another's work. A failing job is retried with backoff and never stops the loop."""
+    """Owns scheduled work: `schedule` stores a typed job and wakes the loop, which runs due jobs once each (a
+    guild's in order, guilds side by side, so one guild's slow Discord calls never hold up another's work) with the
+    handler registered for the job's class. A failing job is retried with backoff and never stops the loop."""
 
     MAX_ATTEMPTS = 8
 
     def __init__(self, jobs: JobRepository, clock: Clock, *, idle_seconds: float = 30.0) -> None:
         self._jobs = jobs
         self._clock = clock
-        self._handlers: dict[str, JobHandler] = {}
+        self._handlers: dict[type[Any], JobHandler[Any]] = {}
         self._idle_seconds = idle_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -39,14 +47,30 @@ class Scheduler:
         self._in_flight: set[int] = set()
         self._stranded = False
 
-    def register(self, kind: str, handler: JobHandler) -> None:
-        if kind in self._handlers:
-            raise ValueError(f"a handler for {kind!r} is already registered")
-        self._handlers[kind] = handler
+    def register(self, job_type: type[J], handler: JobHandler[J]) -> None:
+        if job_type in self._handlers:
+            raise ValueError(f"a handler for {job_type.__name__} is already registered")
+        self._handlers[job_type] = handler
+
+    async def schedule(self, guild_id: int, job: AnyJob, due_at: datetime) -> None:
+        """Creates the job, or moves it (pending again, attempts reset) to `due_at`; the loop looks at it in time."""
+        kind, key, payload = encode(job)
+        await self._jobs.schedule(guild_id, kind, key, due_at, payload)
+        self.wake()
 
     def wake(self) -> None:
-        """Look at the table now (a job was scheduled sooner than the loop expected)."""
+        """Look at the table now (something moved the clock, or wrote a row behind the scheduler's back)."""
         self._wake.set()
+
+    async def cancel(self, guild_id: int, job: AnyJob) -> bool:
+        """Drops the job unless it is running right now; whether there was one to drop."""
+        kind, key, _ = encode(job)
+        return await self._jobs.cancel(guild_id, kind, key)
+
+    async def find(self, guild_id: int, job: AnyJob) -> Job | None:
+        """The job's row (its status, due time and attempts), or None when it was never scheduled or was cancelled."""
+        kind, key, _ = encode(job)
+        return await self._jobs.get(guild_id, kind, key)
 
     async def start(self) -> None:
         released = await self._jobs.release_interrupted()
@@ -109,19 +133,27 @@ class Scheduler:
         return len(jobs)
 
     async def _run(self, job: Job) -> None:
-        handler = self._handlers.get(job.kind)
+        try:
+            typed = decode(job.kind, job.key, job.payload)
+        except UnknownJob as error:
+            log.error("job %d (%s/%s) cannot run: %s; giving up on it", job.id, job.kind, job.key, error)
+            await self._jobs.fail(job, str(error), None, self._clock.now())
+            return
+        handler = self._handlers.get(type(typed))
         if handler is None:
-            log.error("no handler for job kind %s (job %d); giving up on it", job.kind, job.id)
+            log.error("no handler for %s (job %d); giving up on it", type(typed).__name__, job.id)
             await self._jobs.fail(job, f"no handler for {job.kind}", None, self._clock.now())
             return
+        run = Run(guild_id=job.guild_id, job=typed, due_at=job.due_at, attempts=job.attempts,
+                  last_attempt=job.attempts >= self.MAX_ATTEMPTS)
         try:
-            next_due = await handler(job)
+            next_due = await handler(run)
         except PermanentJobError as error:
             log.warning("job %s/%s in guild %d failed for good: %s", job.kind, job.key, job.guild_id, error)
             await self._jobs.fail(job, str(error), None, self._clock.now())
         except Exception as error:
             now = self._clock.now()
-            retry_at = now + backoff(job.attempts) if job.attempts < self.MAX_ATTEMPTS else None
+            retry_at = None if run.last_attempt else now + backoff(job.attempts)
             log.exception("job %s/%s in guild %d failed (attempt %d)", job.kind, job.key, job.guild_id, job.attempts)
             await self._jobs.fail(job, f"{type(error).__name__}: {error}", retry_at, now)
         else:

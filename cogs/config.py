@@ -113,7 +113,7 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
                        time: str, timezone: str = "UTC") -> None:
         guild = guild_of(interaction)
         config, upcoming = await self.service.set_schedule(guild.id, weekday.value, time, timezone)
-        self.bot.dispatch("schedule_changed", config)
+        await self.bot.services.reviews.slot_changed(guild.id)
         await reply(
             interaction,
             f"Queued reviews will be posted on {describe_slot(config)}. "
@@ -145,7 +145,7 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
     async def feed_add(self, interaction: discord.Interaction[BookClubBot], url: str) -> None:
         guild = guild_of(interaction)
         feed = await self.service.add_feed(guild.id, url)
-        self.bot.dispatch("feed_added", feed)
+        await self.bot.services.reviews.feed_added(guild.id, feed.id)
         await reply(interaction, f"Added the feed <{feed.url}>. Its newest post joins the review queue at the next "
                                  "check; older posts are left out.", suppress_embeds=True)
 

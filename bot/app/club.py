@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Protocol
 
 from bot.app.books import BookResolver, club_day
+from bot.app.reading_now import ReadingNowChanges
 from bot.clock import Clock
 from bot.domain.answers import day_text
 from bot.domain.books import Book, ClubRead, ReadStatus
@@ -130,10 +131,11 @@ def rate_call(book: Book) -> str:
 class ClubService:
     """Begins, finishes, removes and corrects the club's reads; refuses bad input before changing anything."""
 
-    def __init__(self, store: Store, clock: Clock, index: HistoryIndex | None = None,
+    def __init__(self, store: Store, clock: Clock, reading_now: ReadingNowChanges, index: HistoryIndex | None = None,
                  catalogue: Catalogue | None = None) -> None:
         self.store = store
         self.clock = clock
+        self.reading_now = reading_now
         # The asker's index (`Services.history_index`): one name index per guild, kept fresh by the history's
         # versions.
         self.index = index or HistoryIndex(store.history)
@@ -164,9 +166,11 @@ class ClubService:
             work_key=work.work_key if work else None, isbn13=work.isbn13 if work else None,
             cover_url=work.cover_url if work else None,
         )
-        return await self.store.history.add_read(
+        added = await self.store.history.add_read(
             guild_id, book.id, status=read_status(new.started_on, new.finished_on), started_on=new.started_on,
             finished_on=new.finished_on, now=self.clock.now())
+        await self.reading_now.changed(guild_id)
+        return added
 
     async def import_goodreads(self, guild_id: int, data: bytes, member_id: int, member_name: str) -> Imported:
         """The read shelf of a Goodreads export, added as the member's ratings and reviews; rows that cannot be
@@ -309,6 +313,7 @@ class ClubService:
         started = await self.store.history.start_read(guild_id, found.id, on=on or today, now=self.clock.now())
         if started is None:
             raise UserError(f"{named} was just finished by another moderator.")
+        await self.reading_now.changed(guild_id)
         return started
 
     async def finish(self, guild_id: int, book: str, day: str | None, fallback_channel_id: int,
@@ -333,6 +338,7 @@ class ClubService:
         finished = await self.store.history.finish_read(guild_id, found.id, on=on)
         if finished is None:
             raise UserError(f"{named} was just finished by another moderator.")
+        await self.reading_now.changed(guild_id)
         config = await self.store.config.get(guild_id)
         channel_id = config.announcements_channel_id or fallback_channel_id
         problem = await poster.post(channel_id, rate_call(finished.book))
@@ -353,6 +359,7 @@ class ClubService:
         found = await self.books.require(guild_id, f"book:{book_id}")
         if not await self.store.history.remove_read(guild_id, book_id):
             raise UserError(f"{titled(found.title, found.author)} was already removed from the club history.")
+        await self.reading_now.changed(guild_id)
         return found
 
     async def edit(self, guild_id: int, book: str, title: str | None, author: str | None) -> tuple[Book, Book]:
@@ -376,4 +383,5 @@ class ClubService:
                             "with `/club remove` instead.")
         if renamed.outcome != "renamed" or renamed.book is None:
             raise UserError("That book was just removed.")
+        await self.reading_now.changed(guild_id)
         return found, renamed.book

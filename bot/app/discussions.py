@@ -11,6 +11,7 @@ from typing import Protocol
 
 from bot.app.books import BookResolver, club_day
 from bot.app.discussion_texts import dated, describe_threads, section_rules, spoiler_free_rules, thread_mention
+from bot.app.reading_now import ReadingNowChanges
 from bot.clock import Clock
 from bot.domain.answers import day_text
 from bot.domain.books import Book
@@ -112,9 +113,10 @@ def closing_note(discussion: Discussion) -> str:
 class DiscussionService:
     """Discussions' workflows that need no thread to be created: the target dates, and ending one."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, reading_now: ReadingNowChanges) -> None:
         self.store = store
         self.clock = clock
+        self.reading_now = reading_now
         self.books = BookResolver(store)
         self._start_locks: dict[int, asyncio.Lock] = {}
         # The spoiler guard per guild, with the guard version it was built at (`guard_version`).
@@ -204,6 +206,7 @@ class DiscussionService:
             started_by=started_by, at=self.clock.now(), target_dates=target_dates)
         if discussion is None:
             raise UserError(f"**{md(book.title)}** was just started by another moderator.")
+        await self.reading_now.changed(guild_id)
         return discussion
 
     # -- reading ---------------------------------------------------------------------------------
@@ -427,4 +430,5 @@ class DiscussionService:
         if recorded is None:
             raise UserError(f"The discussion of **{md(discussion.title)}** was just ended by another moderator.")
         ended.discussion = recorded
+        await self.reading_now.changed(guild_id)
         return ended

@@ -4,10 +4,9 @@ what moderators change in Discord itself, which is the source of truth for an ev
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, Protocol, cast
+from typing import Literal, Protocol
 
 from bot.app.posts import Post, PostsPort
 from bot.app.reading_now import ReadingNowService, timestamp, where
@@ -24,17 +23,14 @@ from bot.domain.meetings import (
 )
 from bot.domain.text import md, picked_book
 from bot.errors import NotConfigured, UserError
+from bot.jobs import MeetingEnd, MeetingReminder, Run, Schedules
 from bot.scheduler import PermanentJobError
 from bot.store import Store
 from bot.store.config import GuildConfig
-from bot.store.db import from_db_time, to_db_time
-from bot.store.jobs import Job
 from bot.store.meetings import Meeting, ReminderKind
 
 log = logging.getLogger(__name__)
 
-MEETING_REMINDER = "meeting_reminder"
-MEETING_END = "meeting_end"
 MAX_LOCATION = 100  # Discord's limit for an event's location
 EventStatus = Literal["scheduled", "active", "completed", "cancelled"]
 
@@ -147,14 +143,14 @@ class MeetingService:
     """The meeting workflows; Discord side effects go through the ports, scheduled work through the jobs table."""
 
     def __init__(self, store: Store, clock: Clock, events: EventsPort, posts: PostsPort, roles: RolesPort,
-                 reading_now: ReadingNowService, wake: Callable[[], None]) -> None:
+                 reading_now: ReadingNowService, jobs: Schedules) -> None:
         self._store = store
         self._clock = clock
         self._events = events
         self._posts = posts
         self._roles = roles
         self._reading_now = reading_now
-        self._wake = wake
+        self._jobs = jobs
 
     # -- scheduling ---------------------------------------------------------------------------------
 
@@ -194,21 +190,18 @@ class MeetingService:
     async def arm(self, meeting: Meeting) -> None:
         """Schedules the reminders still ahead and the end of the meeting; those already past are dropped."""
         now = self._clock.now()
-        jobs = self._store.jobs
         for kind, due in reminder_times(meeting.starts_at, meeting.timezone).items():
-            key = f"{meeting.id}:{kind}"
+            reminder = MeetingReminder(meeting.id, kind, meeting.starts_at)
             if due > now:
-                await jobs.schedule(meeting.guild_id, MEETING_REMINDER, key, due,
-                                    {"starts_at": to_db_time(meeting.starts_at)})
+                await self._jobs.schedule(meeting.guild_id, reminder, due)
             else:
-                await jobs.cancel(meeting.guild_id, MEETING_REMINDER, key)
-        await jobs.schedule(meeting.guild_id, MEETING_END, str(meeting.id), meeting.ends_at)
-        self._wake()
+                await self._jobs.cancel(meeting.guild_id, reminder)
+        await self._jobs.schedule(meeting.guild_id, MeetingEnd(meeting.id), meeting.ends_at)
 
     async def disarm(self, meeting: Meeting) -> None:
         for kind in ("day", "hour"):
-            await self._store.jobs.cancel(meeting.guild_id, MEETING_REMINDER, f"{meeting.id}:{kind}")
-        await self._store.jobs.cancel(meeting.guild_id, MEETING_END, str(meeting.id))
+            await self._jobs.cancel(meeting.guild_id, MeetingReminder(meeting.id, kind))
+        await self._jobs.cancel(meeting.guild_id, MeetingEnd(meeting.id))
 
     async def arm_all(self) -> None:
         """At start-up: every scheduled meeting has its event and its jobs (the process may have died between creating
@@ -227,7 +220,7 @@ class MeetingService:
                         continue
                     await self._store.meetings.set_event(guild_id, meeting.id, event_id)
                     meeting = meeting.model_copy(update={"event_id": event_id})
-                elif await self._store.jobs.get(guild_id, MEETING_END, str(meeting.id)) is not None:
+                elif await self._jobs.find(guild_id, MeetingEnd(meeting.id)) is not None:
                     continue
                 await self.arm(meeting)
 
@@ -265,52 +258,47 @@ class MeetingService:
 
     # -- reminders ----------------------------------------------------------------------------------
 
-    async def run_reminder(self, job: Job) -> datetime | None:
-        """The `meeting_reminder` job: posts the reminder once for the meeting's start time, however often it runs."""
-        meeting_id, _, kind_text = job.key.partition(":")
-        if not meeting_id.isdigit() or kind_text not in ("day", "hour"):
-            raise PermanentJobError(f"bad reminder key {job.key!r}")
-        kind = cast(ReminderKind, kind_text)
-        meeting = await self._store.meetings.get(job.guild_id, int(meeting_id))
+    async def run_reminder(self, run: Run[MeetingReminder]) -> datetime | None:
+        """The MeetingReminder job: posts the reminder once for the meeting's start time, however often it runs."""
+        kind: ReminderKind = run.job.which
+        meeting = await self._store.meetings.get(run.guild_id, run.job.meeting_id)
         if meeting is None or meeting.status != "scheduled":
             return None
-        if job.payload.get("starts_at") and from_db_time(job.payload["starts_at"]) != meeting.starts_at:
+        if run.job.starts_at is not None and run.job.starts_at != meeting.starts_at:
             return None  # the meeting moved; its re-armed reminder is another run of this job
         if self._clock.now() >= meeting.starts_at:
-            log.info("guild %d: meeting %d has started; its %s reminder is no use now", job.guild_id, meeting.id, kind)
+            log.info("guild %d: meeting %d has started; its %s reminder is no use now", run.guild_id, meeting.id, kind)
             return None
-        if await self._store.meetings.reminder(job.guild_id, meeting.id, kind, meeting.starts_at) is not None:
+        if await self._store.meetings.reminder(run.guild_id, meeting.id, kind, meeting.starts_at) is not None:
             return None
-        config = await self._store.config.get(job.guild_id)
+        config = await self._store.config.get(run.guild_id)
         channel_id = config.announcements_channel_id
         if channel_id is None:
             raise PermanentJobError("no announcements channel is configured for meeting reminders")
-        posts = await self._store.meetings.club_posts(job.guild_id)
+        posts = await self._store.meetings.club_posts(run.guild_id)
         post = reminder_post(meeting, kind, posts.reminder_role_id)
         # Posted but not recorded (the process died in between): the earlier post is the reminder.
-        message_id = await self._posts.find_post(job.guild_id, channel_id, post.footer,
-                                                 job.due_at - timedelta(minutes=1))
+        message_id = await self._posts.find_post(run.guild_id, channel_id, post.footer,
+                                                 run.due_at - timedelta(minutes=1))
         if message_id is None:
-            message_id = await self._posts.post(job.guild_id, channel_id, post, ping_role_id=posts.reminder_role_id)
-        await self._store.meetings.record_reminder(job.guild_id, meeting.id, kind, meeting.starts_at, channel_id,
+            message_id = await self._posts.post(run.guild_id, channel_id, post, ping_role_id=posts.reminder_role_id)
+        await self._store.meetings.record_reminder(run.guild_id, meeting.id, kind, meeting.starts_at, channel_id,
                                                    message_id, self._clock.now())
         return None
 
     # -- the end of a meeting, and the next of a series ------------------------------------------------
 
-    async def run_end(self, job: Job) -> datetime | None:
-        """The `meeting_end` job: the meeting is over; a repeating one gets its next occurrence, once."""
-        if not job.key.isdigit():
-            raise PermanentJobError(f"bad meeting id {job.key!r}")
-        meeting = await self._store.meetings.get(job.guild_id, int(job.key))
+    async def run_end(self, run: Run[MeetingEnd]) -> datetime | None:
+        """The MeetingEnd job: the meeting is over; a repeating one gets its next occurrence, once."""
+        meeting = await self._store.meetings.get(run.guild_id, run.job.meeting_id)
         if meeting is None or meeting.status == "cancelled":
             return None
         if meeting.status == "scheduled":
-            await self._store.meetings.set_status(job.guild_id, meeting.id, "ended")
+            await self._store.meetings.set_status(run.guild_id, meeting.id, "ended")
         following = next_occurrence(meeting.starts_at, meeting.timezone, meeting.repeat)
         if following is not None:
             await self._repeat(meeting, following)
-        await self._reading_now.changed(job.guild_id)
+        await self._reading_now.changed(run.guild_id)
         return None
 
     async def _repeat(self, meeting: Meeting, starts_at: datetime) -> Meeting:
@@ -347,8 +335,7 @@ class MeetingService:
             await self._cancelled_in_discord(meeting)
             return
         if state.status == "completed":
-            await self._store.jobs.schedule(guild_id, MEETING_END, str(meeting.id), self._clock.now())
-            self._wake()
+            await self._jobs.schedule(guild_id, MeetingEnd(meeting.id), self._clock.now())
             return
         ends_at = state.ends_at or state.starts_at + (meeting.ends_at - meeting.starts_at)
         moved = (state.starts_at, ends_at, state.channel_id, state.location) != (

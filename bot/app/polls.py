@@ -10,27 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from bot.app.reading_now import ReadingNowChanges
 from bot.clock import Clock
 from bot.domain.ids import parse_id
 from bot.domain.polls import MAX_CANDIDATES, MIN_CANDIDATES, Outcome, PollMode, count_native
-from bot.errors import UserError
+from bot.errors import StoreUnavailable, UserError
+from bot.jobs import PollClose, Run
 from bot.scheduler import PermanentJobError, Scheduler
 from bot.store import Store
-from bot.store.jobs import Job
 from bot.store.polls import Poll, PollAlreadyRunning, WrongNominationCount
 
-__all__ = ["POLL_CLOSE", "Announcements", "Ballot", "Poll", "PollChannels", "PollMessages", "PollMode", "PollService",
+__all__ = ["Announcements", "Ballot", "Poll", "PollChannels", "PollMessages", "PollMode", "PollService",
            "PostRefused", "Results"]
 
 log = logging.getLogger(__name__)
 
-POLL_CLOSE = "poll_close"
 RETRY_AFTER_FAILED_CLOSE = timedelta(minutes=1)
 CLOSED = "This poll has closed; ballots are no longer taken."
 
@@ -108,10 +107,11 @@ class PollService:
     """One bot's polls; Discord is reached only through the two ports."""
 
     def __init__(self, store: Store, clock: Clock, scheduler: Scheduler, messages: PollMessages,
-                 announcements: Announcements) -> None:
+                 announcements: Announcements, reading_now: ReadingNowChanges) -> None:
         self.store = store
         self.clock = clock
         self.scheduler = scheduler
+        self.reading_now = reading_now
         self.messages = messages
         self.announcements = announcements
         # One lock per poll for the life of the process: the job and /poll close never close the same poll at once.
@@ -121,10 +121,10 @@ class PollService:
         """Every running poll has its close job: the process may have died between starting one and scheduling it."""
         for guild_id in await self.store.config.guild_ids():
             poll = await self.store.polls.running(guild_id)
-            if poll is not None and await self.store.jobs.get(guild_id, POLL_CLOSE, str(poll.id)) is None:
+            if poll is not None and await self.scheduler.find(guild_id, PollClose(poll.id)) is None:
                 log.warning("poll %d in guild %d had no close scheduled; it closes at %s", poll.id, guild_id,
                             poll.closes_at)
-                await self.store.jobs.schedule(guild_id, POLL_CLOSE, str(poll.id), poll.closes_at)
+                await self.scheduler.schedule(guild_id, PollClose(poll.id), poll.closes_at)
 
     async def channels(self, guild_id: int) -> PollChannels:
         config = await self.store.config.get(guild_id)
@@ -148,19 +148,18 @@ class PollService:
                 f"A poll needs {MIN_CANDIDATES} to {MAX_CANDIDATES} nominations and there "
                 f"{'is' if error.count == 1 else 'are'} {error.count}. Members nominate with `/nominate add`."
             ) from None
-        await self.store.jobs.schedule(guild_id, POLL_CLOSE, str(poll.id), poll.closes_at)
-        self.scheduler.wake()
+        await self.scheduler.schedule(guild_id, PollClose(poll.id), poll.closes_at)
         try:
             message_id = await self.messages.post_poll(poll, duration)
         except PostRefused as error:
-            await self.store.jobs.cancel(guild_id, POLL_CLOSE, str(poll.id))
+            await self.scheduler.cancel(guild_id, PollClose(poll.id))
             await self.store.polls.abandon(guild_id, poll.id)
             log.warning("could not post poll %d in guild %d: %s", poll.id, guild_id, error.reason)
             raise UserError(f"Discord refused the poll message in <#{channel_id}> ({error.reason}); nothing was "
                             "started.") from error
         try:
             await self.store.polls.set_message(guild_id, poll.id, message_id)
-        except sqlite3.OperationalError as error:
+        except StoreUnavailable as error:
             # The poll is up on Discord and its close is scheduled: the close finds the message after the recorded
             # id, so telling the moderator that nothing changed would be untrue (and a second start is refused).
             log.warning("poll %d in guild %d: could not record its message %d: %s", poll.id, guild_id, message_id,
@@ -239,20 +238,17 @@ class PollService:
         except Exception as error:
             # The scheduled close takes over, soon rather than at the original time.
             retry_at = self.clock.now() + RETRY_AFTER_FAILED_CLOSE
-            await self.store.jobs.schedule(guild_id, POLL_CLOSE, str(poll_id), retry_at)
-            self.scheduler.wake()
+            await self.scheduler.schedule(guild_id, PollClose(poll_id), retry_at)
             if isinstance(error, PermanentJobError):
                 raise UserError(f"Poll #{poll_id} is closed and `/poll results` shows its result, but {error}. "
                                 "Please check my permissions there.") from error
             raise
-        await self.store.jobs.cancel(guild_id, POLL_CLOSE, str(poll_id))
+        await self.scheduler.cancel(guild_id, PollClose(poll_id))
         return poll
 
-    async def run_close(self, job: Job) -> datetime | None:
-        """The `poll_close` job: closes and announces once, however often it runs."""
-        if not job.key.isdigit():
-            raise PermanentJobError(f"bad poll id {job.key!r}")
-        await self.close(job.guild_id, int(job.key))
+    async def run_close(self, run: Run[PollClose]) -> datetime | None:
+        """The PollClose job: closes and announces once, however often it runs."""
+        await self.close(run.guild_id, run.job.poll_id)
         return None
 
     async def close(self, guild_id: int, poll_id: int) -> Poll:
@@ -270,6 +266,7 @@ class PollService:
             if poll.announcement_message_id is None:
                 await self._retire(poll)
                 await self._record_next_read(poll)
+                await self.reading_now.changed(guild_id)
                 poll = await self._announce(poll)
         return poll
 

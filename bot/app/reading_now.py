@@ -4,20 +4,19 @@ up to date by editing it in place (a new one is posted and pinned only when the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from bot.app.posts import Post, PostsPort
 from bot.clock import Clock
 from bot.domain.meeting_answers import md
 from bot.domain.slots import WEEKDAYS, next_slot, parse_hhmm
+from bot.jobs import ReadingNow, Run, Schedules
 from bot.store import Store
 from bot.store.discussions import SectionThread
 from bot.store.meetings import Meeting
 
 log = logging.getLogger(__name__)
 
-READING_NOW_JOB = "reading_now"
 READING_NOW_FOOTER = "Reading now · kept up to date by the bot"
 # How far back a re-run looks for a "Reading now" message it posted but did not get to record.
 FIND_WINDOW = timedelta(hours=1)
@@ -41,14 +40,31 @@ def section_line(number: int, section: SectionThread) -> str:
     return line + (f" · read by {target.day} {target:%B}" if target else "")
 
 
+class ReadingNowChanges:
+    """What every feature that changes something the message shows calls (a read started, a meeting moved, the
+    review slot set); needs no Discord, so any use case can hold it."""
+
+    def __init__(self, store: Store, clock: Clock, jobs: Schedules) -> None:
+        self._store = store
+        self._clock = clock
+        self._jobs = jobs
+
+    async def changed(self, guild_id: int) -> None:
+        """Something the message shows changed: its refresh runs as a job, one at a time per guild, retried."""
+        posts = await self._store.meetings.club_posts(guild_id)
+        if posts.reading_now_message_id is None:
+            return
+        await self._jobs.schedule(guild_id, ReadingNow(), self._clock.now())
+
+
 class ReadingNowService:
     """Renders the message and keeps the one pinned copy per guild current."""
 
-    def __init__(self, store: Store, clock: Clock, posts: PostsPort, wake: Callable[[], None]) -> None:
+    def __init__(self, store: Store, clock: Clock, posts: PostsPort, jobs: Schedules) -> None:
         self._store = store
         self._clock = clock
         self._posts = posts
-        self._wake = wake
+        self._changes = ReadingNowChanges(store, clock, jobs)
 
     async def render(self, guild_id: int) -> Post:
         history = self._store.history
@@ -108,12 +124,12 @@ class ReadingNowService:
         return message_id, True
 
     async def changed(self, guild_id: int) -> None:
-        """Something the message shows changed: its refresh runs as a job, one at a time per guild, retried."""
-        posts = await self._store.meetings.club_posts(guild_id)
-        if posts.reading_now_message_id is None:
-            return
-        await self._store.jobs.schedule(guild_id, READING_NOW_JOB, "pinned", self._clock.now())
-        self._wake()
+        await self._changes.changed(guild_id)
+
+    async def run(self, run: Run[ReadingNow]) -> datetime | None:
+        """The ReadingNow job."""
+        await self.refresh(run.guild_id)
+        return None
 
     async def refresh(self, guild_id: int) -> None:
         """Edits the pinned message in place; when it was deleted, posts and pins a new one."""

@@ -8,12 +8,13 @@ from bot.app.books import BookResolver
 from bot.app.club import ClubService
 from bot.app.config import ConfigService
 from bot.app.discussions import DiscussionService
+from bot.app.feeds import FeedFetcher, FeedService
 from bot.app.meetings import EventsPort, MeetingService, RolesPort
 from bot.app.nominations import NominationService
 from bot.app.polls import Announcements, PollMessages, PollService
 from bot.app.posts import PostsPort
-from bot.app.reading_now import ReadingNowService
-from bot.app.reviews import ReviewService
+from bot.app.reading_now import ReadingNowChanges, ReadingNowService
+from bot.app.reviews import Announcer, ModeratorNotices, ReviewChannel, ReviewService
 from bot.clock import Clock
 from bot.scheduler import Scheduler
 from bot.services.asker import HistoryIndex
@@ -40,19 +41,22 @@ class Services:
     config: ConfigService = field(init=False)
     discussions: DiscussionService = field(init=False)
     nominations: NominationService = field(init=False)
+    reading_now: ReadingNowChanges = field(init=False)
     reviews: ReviewService = field(init=False)
 
     def __post_init__(self) -> None:
         self.books = BookResolver(self.store)
-        self.club = ClubService(self.store, self.clock, self.history_index, self.catalogue)
+        self.reading_now = ReadingNowChanges(self.store, self.clock, self.scheduler)
+        self.club = ClubService(self.store, self.clock, self.reading_now, self.history_index, self.catalogue)
         self.config = ConfigService(self.store, self.clock, allow_private_feeds=self.allow_private_feeds)
-        self.discussions = DiscussionService(self.store, self.clock)
+        self.discussions = DiscussionService(self.store, self.clock, self.reading_now)
         self.nominations = NominationService(self.store, self.clock, self.catalogue)
-        self.reviews = ReviewService(self.store)
+        self.reviews = ReviewService(self.store, self.clock, self.scheduler, self.reading_now, self.catalogue)
 
     def polls(self, messages: PollMessages, announcements: Announcements) -> PollService:
         """The polls use case, posting through the polls cog's ports; build it once per cog."""
-        return PollService(self.store, self.clock, self.scheduler, messages, announcements)
+        return PollService(self.store, self.clock, self.scheduler, messages, announcements, self.reading_now)
+
     def use_catalogue(self, catalogue: Catalogue | None) -> None:
         """Swaps the catalogue (or leaves it out) for every use case that looks books up."""
         self.catalogue = self.club.catalogue = catalogue
@@ -60,6 +64,12 @@ class Services:
     def meetings(self, events: EventsPort, posts: PostsPort, roles: RolesPort) -> tuple[MeetingService,
                                                                                        ReadingNowService]:
         """The meeting workflows and the pinned Reading now message, on the cog's Discord ports."""
-        reading_now = ReadingNowService(self.store, self.clock, posts, self.scheduler.wake)
-        return MeetingService(self.store, self.clock, events, posts, roles, reading_now,
-                              self.scheduler.wake), reading_now
+        reading_now = ReadingNowService(self.store, self.clock, posts, self.scheduler)
+        return MeetingService(self.store, self.clock, events, posts, roles, reading_now, self.scheduler), reading_now
+
+    def announcer(self, channel: ReviewChannel, notices: ModeratorNotices) -> Announcer:
+        """The one Announcer of the bot (its per-guild locks keep a guild's announcements from overlapping)."""
+        return Announcer(self.store, self.clock, channel, notices)
+
+    def feeds(self, reader: FeedFetcher, notices: ModeratorNotices) -> FeedService:
+        return FeedService(self.store, self.clock, self.scheduler, reader, notices, self.reviews, self.catalogue)

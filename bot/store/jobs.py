@@ -1,10 +1,10 @@
-"""Scheduled work as rows: claimed in a transaction, finished, rescheduled or retried with backoff."""
+"""Scheduled work as rows: claimed in a transaction, finished, rescheduled or retried when the scheduler says."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -164,8 +164,3 @@ class StateRepository:
 def _not_in(column: str, values: Collection[int]) -> str:
     """An `AND column NOT IN (?, …)` clause for these values (bound separately), or nothing when there are none."""
     return f" AND {column} NOT IN ({', '.join('?' * len(values))})" if values else ""
-
-
-def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min, … capped at one hour."""
-    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))

@@ -140,7 +140,6 @@ class ClubCog(commands.Cog):
         new = await self.service.new_read(guild.id, title, author, started, finished)
         await interaction.response.defer(ephemeral=True, thinking=True)
         read, created = await self.service.add(guild.id, new)
-        self.bot.dispatch("club_changed", guild.id)
         verb = "Added" if created else "Updated"
         await reply(interaction, f"{verb} {titled(read.book.title, read.book.author)} in the club history: "
                                  f"{describe_read(read)}.")

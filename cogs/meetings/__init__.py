@@ -6,20 +6,19 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app.config import GuildConfig
-from bot.app.meetings import MEETING_END, MEETING_REMINDER, EventState, Job, Meeting
-from bot.app.reading_now import READING_NOW_JOB, timestamp, where
+from bot.app.meetings import EventState, Meeting
+from bot.app.reading_now import timestamp, where
 from bot.domain.ids import parse_id
 from bot.domain.meeting_answers import md
 from bot.domain.meetings import REPEAT_LABELS, RepeatKind, local_time
 from bot.errors import NotConfigured, UserError
+from bot.jobs import MeetingEnd, MeetingReminder, ReadingNow
 from cogs._shared.checks import moderator_check
 from cogs._shared.replies import COLOUR, guild_of, reply
 from cogs.meetings.ports import EVENT_STATUSES, REMINDER_ROLE, DiscordPorts
@@ -58,14 +57,10 @@ class MeetingsCog(commands.Cog, name=COG_NAME):
         self.service, self.reading_now = bot.services.meetings(ports, ports, ports)
 
     async def cog_load(self) -> None:
-        self.bot.scheduler.register(MEETING_REMINDER, self.service.run_reminder)
-        self.bot.scheduler.register(MEETING_END, self.service.run_end)
-        self.bot.scheduler.register(READING_NOW_JOB, self.run_reading_now)
+        self.bot.scheduler.register(MeetingReminder, self.service.run_reminder)
+        self.bot.scheduler.register(MeetingEnd, self.service.run_end)
+        self.bot.scheduler.register(ReadingNow, self.reading_now.run)
         await self.service.arm_all()
-
-    async def run_reading_now(self, job: Job) -> datetime | None:
-        await self.reading_now.refresh(job.guild_id)
-        return None
 
     # -- /meeting schedule ----------------------------------------------------------------------------
 
@@ -287,18 +282,6 @@ class MeetingsCog(commands.Cog, name=COG_NAME):
             await self.service.event_deleted(event.guild_id, event.id)
         except Exception:
             log.exception("guild %d: could not follow the deletion of event %d", event.guild_id, event.id)
-
-    @commands.Cog.listener()
-    async def on_club_changed(self, guild_id: int) -> None:
-        """Another feature changed what Reading now shows (the current read, say)."""
-        try:
-            await self.reading_now.changed(guild_id)
-        except Exception:
-            log.exception("guild %d: could not schedule the Reading now refresh", guild_id)
-
-    @commands.Cog.listener()
-    async def on_schedule_changed(self, config: GuildConfig) -> None:
-        await self.on_club_changed(config.guild_id)
 
 
 async def setup(bot: BookClubBot) -> None:

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.app.polls import POLL_CLOSE
 from cogs.polls.cog import PollsCog
 
 if TYPE_CHECKING:
     from bot.bot import BookClubBot
 
-__all__ = ["POLL_CLOSE", "PollsCog", "setup"]
+__all__ = ["PollsCog", "setup"]
 
 
 async def setup(bot: BookClubBot) -> None:

@@ -10,12 +10,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app.polls import POLL_CLOSE, Poll, PollMode
+from bot.app.polls import Poll, PollMode
 from bot.domain.answers import titled
 from bot.domain.durations import format_duration, parse_duration
 from bot.domain.polls import MAX_PER_MEMBER
 from bot.domain.text import truncate
 from bot.errors import NotConfigured, UserError
+from bot.jobs import PollClose
 from cogs._shared.checks import is_moderator, moderator_check
 from cogs._shared.ids import STALE_COMPONENT
 from cogs._shared.replies import NO_PINGS, PERMISSION_NAMES, guild_of, reply
@@ -57,7 +58,7 @@ class PollsCog(commands.Cog, name=COG_NAME):
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(*BALLOT_ITEMS)
-        self.bot.scheduler.register(POLL_CLOSE, self.service.run_close)
+        self.bot.scheduler.register(PollClose, self.service.run_close)
         await self.service.arm_closes()
 
     async def cog_unload(self) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -10,19 +9,18 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.app.reviews import Review
 from bot.domain.feeds import truncate
 from bot.domain.ids import parse_id
 from bot.domain.reviews import MAX_REVIEW, MAX_SPOILERS, star_line
 from bot.domain.spoilers import escape_markdown, hide
 from bot.errors import UserError
-from bot.store.reviews import Review
 from cogs._shared.ids import STALE_COMPONENT
 from cogs._shared.replies import COLOUR, ErrorReportingModal, ErrorReportingView, report_error
 
 if TYPE_CHECKING:
     from bot.bot import BookClubBot
 
-PAGE_SIZE = 5
 EXCERPT = 200
 # Shorter than the open excerpt: escaped and tagged, five of each must still fit one embed's 6,000 characters.
 SPOILER_EXCERPT = 100
@@ -126,25 +124,13 @@ def review_field(review: Review) -> tuple[str, str]:
 
 async def list_page(bot: BookClubBot, guild_id: int, query: ListQuery) -> tuple[discord.Embed, discord.ui.View]:
     """One page of published reviews, newest first, with buttons to the neighbouring pages."""
-    reviews = bot.store.reviews
-    book_id, member_id = query.book_id or None, query.member_id or None
-    total = await reviews.count_published(guild_id, book_id=book_id, member_id=member_id)
-    if total == 0:
-        raise UserError("No published reviews match that yet; `/review write` adds one.")
-    pages = math.ceil(total / PAGE_SIZE)
-    page = min(max(query.page, 0), pages - 1)
-    shown = await reviews.published(guild_id, book_id=book_id, member_id=member_id, offset=page * PAGE_SIZE,
-                                    limit=PAGE_SIZE)
-    heading = "Reviews"
-    lines = []
-    if book_id is not None:
-        book = await bot.store.books.get(guild_id, book_id)
-        if book is not None:
-            heading = truncate(f"Reviews of {book.title}", 256)
-    if member_id is not None:
-        lines.append(f"By <@{member_id}>")
+    found = await bot.services.reviews.page(guild_id, book_id=query.book_id or None,
+                                             member_id=query.member_id or None, page=query.page)
+    page, pages, total = found.number, found.pages, found.total
+    heading = truncate(f"Reviews of {found.book.title}", 256) if found.book is not None else "Reviews"
+    lines = [f"By <@{query.member_id}>"] if query.member_id else []
     embed = discord.Embed(title=heading, colour=COLOUR, description="\n".join(lines) or None)
-    for review in shown:
+    for review in found.reviews:
         name, value = review_field(review)
         embed.add_field(name=name, value=value, inline=False)
     embed.set_footer(text=f"Page {page + 1} of {pages} · {total} review{'s' if total != 1 else ''}, newest first")

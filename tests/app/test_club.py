@@ -7,13 +7,19 @@ from datetime import date, timedelta
 import pytest
 
 from bot.app.club import ClubService, rate_call
+from bot.app.reading_now import ReadingNowChanges
 from bot.clock import ManualClock
 from bot.domain.books import Book
 from bot.errors import UserError
+from bot.scheduler import Scheduler
 from bot.store import Store
 
 GUILD_A, GUILD_B = 111, 222
 ANNOUNCEMENTS, HERE = 13, 99
+
+
+def changes(store: Store, clock: ManualClock) -> ReadingNowChanges:
+    return ReadingNowChanges(store, clock, Scheduler(store.jobs, clock))
 
 
 class FakePoster:
@@ -33,7 +39,7 @@ async def test_a_read_starts_today_in_the_club_time_zone_and_finishes_with_one_c
     clock.set(clock.now().replace(day=1, hour=23, minute=30))
     await store.config.set_schedule(GUILD_A, 4, "18:00", "Pacific/Auckland")
     book, _ = await store.books.find_or_create(GUILD_A, "Piranesi", "Susanna Clarke")
-    service = ClubService(store, clock)
+    service = ClubService(store, clock, changes(store, clock))
     read = await service.start(GUILD_A, "piranesi", None)
     assert (read.status, read.started_on) == ("reading", date(2026, 3, 2))
     with pytest.raises(UserError, match="current read already since 2 March 2026"):
@@ -71,7 +77,7 @@ async def test_the_call_to_rate_goes_to_the_announcements_channel_and_a_failure_
     await store.config.set_channels(GUILD_A, {"announcements": ANNOUNCEMENTS})
     book, _ = await store.books.find_or_create(GUILD_A, "Hamnet", "Maggie O'Farrell")
     await store.history.add_read(GUILD_A, book.id, status="planned", now=clock.now())
-    finished = await ClubService(store, clock).finish(GUILD_A, "Hamnet", "2026-03-01", HERE,
+    finished = await ClubService(store, clock, changes(store, clock)).finish(GUILD_A, "Hamnet", "2026-03-01", HERE,
                                                       FakePoster("I'm missing Send Messages"))
     assert finished.channel_id == ANNOUNCEMENTS and finished.problem == "I'm missing Send Messages"
     assert (await store.history.get_read(GUILD_A, book.id) or finished.read).status == "finished"
@@ -81,7 +87,7 @@ async def test_remove_takes_the_read_out_and_keeps_ratings_and_the_book(store: S
     book, _ = await store.books.find_or_create(GUILD_A, "Beloved", "Toni Morrison")
     await store.history.add_read(GUILD_A, book.id, status="finished", finished_on=date(2026, 1, 1), now=clock.now())
     await store.history.rate(GUILD_A, book.id, 501, "Alice", 5, now=clock.now())
-    service = ClubService(store, clock)
+    service = ClubService(store, clock, changes(store, clock))
     with pytest.raises(UserError, match=r"not in the club.s records"):
         await service.removable(GUILD_B, f"book:{book.id}")
     read = await service.removable(GUILD_A, "beloved")
@@ -98,7 +104,7 @@ async def test_remove_takes_the_read_out_and_keeps_ratings_and_the_book(store: S
 async def test_edit_fixes_a_typo_and_refuses_to_become_another_book(store: Store, clock: ManualClock) -> None:
     typo, _ = await store.books.find_or_create(GUILD_A, "Never Let Me Goo", "Kazuo Ishigoro")
     await store.books.find_or_create(GUILD_A, "Klara and the Sun", "Kazuo Ishiguro")
-    service = ClubService(store, clock)
+    service = ClubService(store, clock, changes(store, clock))
     with pytest.raises(UserError, match="Give the corrected"):
         await service.edit(GUILD_A, "Never Let Me Goo", None, None)
     with pytest.raises(UserError, match="spelt that way already"):

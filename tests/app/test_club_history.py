@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from bot.app.club import ClubService
+from bot.app.reading_now import ReadingNowChanges
 from bot.clock import ManualClock
 from bot.errors import UserError
+from bot.scheduler import Scheduler
 from bot.services.asker import HistoryIndex, OfflineAsker
 from bot.services.openlibrary import CatalogueWork
 from bot.store import Store
@@ -14,6 +16,10 @@ from tests.goodreads_export import library_export
 
 GUILD_A, GUILD_B = 111, 222
 MOD, ALICE = 500, 501
+
+
+def reading_now(store: Store, clock: ManualClock) -> ReadingNowChanges:
+    return ReadingNowChanges(store, clock, Scheduler(store.jobs, clock))
 
 
 class FakeCatalogue:
@@ -31,7 +37,7 @@ class FakeCatalogue:
 async def test_a_read_is_added_with_the_catalogue_details_and_bad_dates_are_refused_before_asking_it(
         store: Store, clock: ManualClock) -> None:
     catalogue = FakeCatalogue()
-    service = ClubService(store, clock, catalogue=catalogue)
+    service = ClubService(store, clock, reading_now(store, clock), catalogue=catalogue)
     with pytest.raises(UserError, match="`finished` is before `started`"):
         await service.new_read(GUILD_A, "Piranesi", "Susanna Clarke", "2026-02-10", "2026-02-01")
     with pytest.raises(UserError, match="`finished` is in the future"):
@@ -54,7 +60,7 @@ async def test_a_read_is_added_with_the_catalogue_details_and_bad_dates_are_refu
 
 async def test_an_import_counts_the_member_rows_and_refuses_a_file_that_is_not_an_export(
         store: Store, clock: ManualClock) -> None:
-    service = ClubService(store, clock)
+    service = ClubService(store, clock, reading_now(store, clock))
     with pytest.raises(UserError, match="Nothing was imported"):
         await service.import_goodreads(GUILD_A, b"title,author\nPiranesi,Susanna Clarke\n", MOD, "Mod")
     assert await store.history.count_reads(GUILD_A) == 0
@@ -73,7 +79,7 @@ async def test_history_by_author_and_rate_use_the_one_shared_name_index(store: S
     index = HistoryIndex(store.history)
     asker = OfflineAsker(store.history)
     asker.index = index
-    service = ClubService(store, clock, index)
+    service = ClubService(store, clock, reading_now(store, clock), index)
     for title, started, finished in (("Klara and the Sun", "2026-01-01", "2026-01-20"),
                                      ("Never Let Me Go", None, None)):
         await service.add(GUILD_A, await service.new_read(GUILD_A, title, "Kazuo Ishiguro", started, finished))

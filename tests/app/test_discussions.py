@@ -7,15 +7,21 @@ from datetime import date, timedelta
 import pytest
 
 from bot.app.discussions import DiscussionService
+from bot.app.reading_now import ReadingNowChanges
 from bot.clock import ManualClock
 from bot.domain.sections import parse_sections
 from bot.errors import StoreBusy, UserError
+from bot.scheduler import Scheduler
 from bot.store import Store
 from bot.store.discussions import Discussion, ProgressChange
 
 GUILD_A, GUILD_B = 111, 222
 MOD, ALICE = 500, 501
 SECTIONS = "Part 1, Part 2, Part 3"
+
+
+def discussions_of(store: Store, clock: ManualClock) -> DiscussionService:
+    return DiscussionService(store, clock, ReadingNowChanges(store, clock, Scheduler(store.jobs, clock)))
 
 
 class FakeThreads:
@@ -56,14 +62,14 @@ async def test_ending_locks_every_thread_and_lets_the_book_be_started_again(stor
     await store.discussions.record_progress(GUILD_A, discussion.id, ALICE, 2, clock.now())
     await store.discussions.set_terms(GUILD_A, discussion.id, ["Tommy"])
     threads = FakeThreads(gone=frozenset({22}))
-    ended = await DiscussionService(store, clock).end(GUILD_A, f"book:{discussion.book_id}", MOD, threads)
+    ended = await discussions_of(store, clock).end(GUILD_A, f"book:{discussion.book_id}", MOD, threads)
     assert threads.locked == [20, 21, 23] and ended.gone == [22]
     assert [thread for thread, _ in threads.notes] == [20] and "has ended" in threads.notes[0][1]
     assert ended.discussion.ended and ended.discussion.ended_by == MOD
     assert await store.discussions.record_progress(GUILD_A, discussion.id, ALICE, 3, clock.now()) is None
 
     with pytest.raises(UserError, match="already ended on 2 March 2026"):
-        await DiscussionService(store, clock).end(GUILD_A, "Never Let Me Go", MOD, FakeThreads())
+        await discussions_of(store, clock).end(GUILD_A, "Never Let Me Go", MOD, FakeThreads())
 
     clock.advance(timedelta(days=30))
     again = await started(store, clock, first_thread=40)
@@ -75,7 +81,7 @@ async def test_ending_locks_every_thread_and_lets_the_book_be_started_again(stor
 
 async def test_a_refused_thread_records_nothing_and_a_second_run_finishes(store: Store, clock: ManualClock) -> None:
     discussion = await started(store, clock)
-    service = DiscussionService(store, clock)
+    service = discussions_of(store, clock)
     with pytest.raises(UserError, match="refused"):
         await service.end(GUILD_A, "Never Let Me Go", MOD, FakeThreads(refuse=frozenset({22})))
     assert not (await store.discussions.get(GUILD_A, discussion.id) or discussion).ended
@@ -87,12 +93,12 @@ async def test_another_guilds_discussion_is_not_found(store: Store, clock: Manua
     discussion = await started(store, clock, guild_id=GUILD_A)
     threads = FakeThreads()
     with pytest.raises(UserError, match="has no discussion to end"):
-        await DiscussionService(store, clock).end(GUILD_B, f"book:{discussion.book_id}", MOD, threads)
+        await discussions_of(store, clock).end(GUILD_B, f"book:{discussion.book_id}", MOD, threads)
     assert threads.locked == [] and not (await store.discussions.get(GUILD_A, discussion.id) or discussion).ended
 
 
 async def test_target_dates_match_the_sections_in_order(store: Store, clock: ManualClock) -> None:
-    service = DiscussionService(store, clock)
+    service = discussions_of(store, clock)
     sections = parse_sections(SECTIONS)
     assert await service.target_dates(GUILD_A, None, sections) == [None, None, None]
     dates = await service.target_dates(GUILD_A, "2026-03-10, -, 2026-03-24", sections)
@@ -115,8 +121,8 @@ async def test_the_section_to_have_read_by_a_day(store: Store, clock: ManualCloc
 
 async def test_the_spoiler_guard_sees_new_terms_and_an_ended_discussion_without_being_told(
         store: Store, clock: ManualClock) -> None:
-    service = DiscussionService(store, clock)
-    other = DiscussionService(store, clock)
+    service = DiscussionService(store, clock, ReadingNowChanges(store, clock, Scheduler(store.jobs, clock)))
+    other = DiscussionService(store, clock, ReadingNowChanges(store, clock, Scheduler(store.jobs, clock)))
     book, _ = await store.books.find_or_create(GUILD_A, "Klara and the Sun", "Kazuo Ishiguro")
     sections = [(section, 900 + number) for number, section in enumerate(parse_sections(SECTIONS))]
     discussion = await service.record_start(GUILD_A, book, channel_id=10, thread_id=20, sections=sections,
@@ -136,7 +142,7 @@ async def test_the_spoiler_guard_sees_new_terms_and_an_ended_discussion_without_
 
 async def test_a_typed_title_becomes_a_club_book_and_a_stale_choice_is_refused(store: Store,
                                                                               clock: ManualClock) -> None:
-    service = DiscussionService(store, clock)
+    service = DiscussionService(store, clock, ReadingNowChanges(store, clock, Scheduler(store.jobs, clock)))
     book = await service.book_to_discuss(GUILD_A, "  Piranesi by Susanna Clarke ")
     assert (book.title, book.author) == ("Piranesi", "Susanna Clarke")
     assert await service.book_to_discuss(GUILD_A, f"book:{book.id}") == book
@@ -165,7 +171,7 @@ class FakeOpener:
 
 async def test_a_start_opens_every_thread_or_none_and_a_second_start_is_refused(store: Store,
                                                                                clock: ManualClock) -> None:
-    service = DiscussionService(store, clock)
+    service = DiscussionService(store, clock, ReadingNowChanges(store, clock, Scheduler(store.jobs, clock)))
     with pytest.raises(UserError):
         await service.plan_start(GUILD_A, "Piranesi", SECTIONS, "someday")
     plan = await service.plan_start(GUILD_A, "Piranesi by Susanna Clarke", SECTIONS, "2026-03-10, -, 2026-03-24")
@@ -201,7 +207,7 @@ class FakeMembers:
 
 async def test_progress_opens_the_threads_up_to_the_section_and_never_goes_back(store: Store,
                                                                                 clock: ManualClock) -> None:
-    service = DiscussionService(store, clock)
+    service = DiscussionService(store, clock, ReadingNowChanges(store, clock, Scheduler(store.jobs, clock)))
     plan = await service.plan_start(GUILD_A, "Piranesi", SECTIONS, None)
     await service.start(GUILD_A, plan, channel_id=10, moderator_id=MOD, threads=FakeOpener(), guarded=False)
     with pytest.raises(UserError, match="isn't a section of"):
@@ -226,7 +232,7 @@ async def test_progress_the_records_cannot_take_still_leaves_the_member_in_the_t
                                   position: int) -> ProgressChange:
             raise StoreBusy("database is locked")
 
-    service = BusyRecords(store, clock)
+    service = BusyRecords(store, clock, ReadingNowChanges(store, clock, Scheduler(store.jobs, clock)))
     plan = await service.plan_start(GUILD_A, "Piranesi", SECTIONS, None)
     await service.start(GUILD_A, plan, channel_id=10, moderator_id=MOD, threads=FakeOpener(), guarded=False)
     discussion, index = await service.plan_progress(GUILD_A, None, "Part 1")

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from bot.app.meetings import MEETING_END, MEETING_REMINDER, EventSpec, EventState, MeetingService
+from bot.app.meetings import EventSpec, EventState, MeetingService
 from bot.app.posts import Post
 from bot.app.reading_now import ReadingNowService
 from bot.clock import ManualClock
 from bot.errors import UserError
+from bot.jobs import AnyJob, Run, decode
+from bot.scheduler import Scheduler
 from bot.store import Store
-from bot.store.jobs import Job
 
 GUILD = 1
 MOD = 10
@@ -92,15 +94,17 @@ def discord_fake() -> FakeDiscord:
 async def services(store: Store, clock: ManualClock, discord_fake: FakeDiscord) -> tuple[MeetingService,
                                                                                           ReadingNowService]:
     await store.config.set_channels(GUILD, {"announcements": 50})
-    reading_now = ReadingNowService(store, clock, discord_fake, lambda: None)
+    scheduler = Scheduler(store.jobs, clock)
+    reading_now = ReadingNowService(store, clock, discord_fake, scheduler)
     return MeetingService(store, clock, discord_fake, discord_fake, discord_fake, reading_now,
-                          lambda: None), reading_now
+                          scheduler), reading_now
 
 
-async def due_job(store: Store, kind: str, key: str) -> Job:
+async def due_job(store: Store, kind: str, key: str) -> Run[Any]:
     job = await store.jobs.get(GUILD, kind, key)
     assert job is not None
-    return job
+    typed: AnyJob = decode(job.kind, job.key, job.payload)
+    return Run(job.guild_id, typed, job.due_at, job.attempts, last_attempt=False)
 
 
 async def test_scheduling_creates_the_event_and_arms_both_reminders_and_the_end(
@@ -111,9 +115,9 @@ async def test_scheduling_creates_the_event_and_arms_both_reminders_and_the_end(
     assert [spec.location for spec in discord_fake.events.values()] == ["Library"]
     jobs = {(job.kind, job.key): job.due_at for job in await store.jobs.list_for_guild(GUILD)}
     assert jobs == {
-        (MEETING_REMINDER, f"{meeting.id}:day"): datetime(2026, 3, 4, 19, 0, tzinfo=UTC),
-        (MEETING_REMINDER, f"{meeting.id}:hour"): datetime(2026, 3, 5, 18, 0, tzinfo=UTC),
-        (MEETING_END, str(meeting.id)): datetime(2026, 3, 5, 21, 0, tzinfo=UTC),
+        ("meeting_reminder", f"{meeting.id}:day"): datetime(2026, 3, 4, 19, 0, tzinfo=UTC),
+        ("meeting_reminder", f"{meeting.id}:hour"): datetime(2026, 3, 5, 18, 0, tzinfo=UTC),
+        ("meeting_end", str(meeting.id)): datetime(2026, 3, 5, 21, 0, tzinfo=UTC),
     }
 
 
@@ -142,7 +146,7 @@ async def test_a_reminder_runs_again_without_posting_again(
     meeting = await meetings.schedule(GUILD, MOD, when="2026-03-05 19:00", channel_id=None, location="Library",
                                       book_id=None, section="Part 2", repeat="none")
     clock.set(datetime(2026, 3, 4, 19, 0, tzinfo=UTC))
-    job = await due_job(store, MEETING_REMINDER, f"{meeting.id}:day")
+    job = await due_job(store, "meeting_reminder", f"{meeting.id}:day")
     await meetings.run_reminder(job)
     await meetings.run_reminder(job)
     [(channel, post, pinged)] = discord_fake.messages.values()
@@ -157,7 +161,7 @@ async def test_a_reminder_posted_before_a_crash_is_found_not_posted_again(
     meeting = await meetings.schedule(GUILD, MOD, when="2026-03-05 19:00", channel_id=None, location="Library",
                                       book_id=None, section=None, repeat="none")
     clock.set(datetime(2026, 3, 5, 18, 0, tzinfo=UTC))
-    job = await due_job(store, MEETING_REMINDER, f"{meeting.id}:hour")
+    job = await due_job(store, "meeting_reminder", f"{meeting.id}:hour")
     await meetings.run_reminder(job)
     # The record is lost, as when the process dies between the post and the write.
     await store.db.conn.execute("DELETE FROM meeting_reminders")
@@ -175,9 +179,9 @@ async def test_a_move_in_discord_rearms_the_reminders_and_a_delete_cancels(
     later = datetime(2026, 3, 7, 12, 0, tzinfo=UTC)
     await meetings.event_changed(GUILD, EventState(meeting.event_id, later, later + timedelta(hours=1), None,
                                                    "Park", "scheduled"))
-    hour = await due_job(store, MEETING_REMINDER, f"{meeting.id}:hour")
+    hour = await due_job(store, "meeting_reminder", f"{meeting.id}:hour")
     assert hour.due_at == later - timedelta(hours=1)
-    assert (await due_job(store, MEETING_END, str(meeting.id))).due_at == later + timedelta(hours=1)
+    assert (await due_job(store, "meeting_end", str(meeting.id))).due_at == later + timedelta(hours=1)
     await meetings.event_deleted(GUILD, meeting.event_id)
     assert await store.meetings.scheduled(GUILD) == []
     assert await store.jobs.list_for_guild(GUILD) == []
@@ -190,7 +194,7 @@ async def test_a_weekly_meeting_makes_its_next_occurrence_once(
     meeting = await meetings.schedule(GUILD, MOD, when="2026-03-05 19:00", channel_id=None, location="Library",
                                       book_id=None, section=None, repeat="weekly")
     clock.set(datetime(2026, 3, 5, 21, 0, tzinfo=UTC))
-    end = await due_job(store, MEETING_END, str(meeting.id))
+    end = await due_job(store, "meeting_end", str(meeting.id))
     await meetings.run_end(end)
     await meetings.run_end(end)
     [following] = await store.meetings.scheduled(GUILD)

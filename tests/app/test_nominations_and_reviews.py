@@ -8,9 +8,11 @@ from datetime import timedelta
 import pytest
 
 from bot.app.nominations import NominationService
+from bot.app.reading_now import ReadingNowChanges
 from bot.app.reviews import ReviewService
 from bot.clock import ManualClock
 from bot.errors import NotAllowed, UserError
+from bot.scheduler import Scheduler
 from bot.store import Store
 
 GUILD_A, GUILD_B = 111, 222
@@ -26,6 +28,11 @@ class FakePosts:
         if self.refuse:
             raise UserError("Discord won't let me delete the post")
         self.deleted.append((channel_id, list(message_ids)))
+
+
+def reviews_of(store: Store, clock: ManualClock) -> ReviewService:
+    scheduler = Scheduler(store.jobs, clock)
+    return ReviewService(store, clock, scheduler, ReadingNowChanges(store, clock, scheduler))
 
 
 async def nominate(store: Store, clock: ManualClock, title: str, member: int, guild_id: int = GUILD_A) -> int:
@@ -86,7 +93,7 @@ async def test_a_queued_review_leaves_the_queue_and_a_posted_one_takes_its_post(
     queued, posted = await written(store, clock), await written(store, clock)
     await store.reviews.mark_announcing(GUILD_A, posted, 10)
     await store.reviews.mark_announced(GUILD_A, posted, [900, 901], clock.now())
-    service, posts = ReviewService(store), FakePosts()
+    service, posts = reviews_of(store, clock), FakePosts()
     assert [r.id for r in await service.deletable(GUILD_A, ALICE, moderator=False)] == [posted, queued]
     assert await service.deletable(GUILD_A, BOB, moderator=False) == []
 
@@ -106,7 +113,7 @@ async def test_a_review_being_posted_is_not_deleted_and_another_guilds_is_not_fo
                                                                                    clock: ManualClock) -> None:
     review_id = await written(store, clock)
     await store.reviews.mark_announcing(GUILD_A, review_id, 10)
-    service = ReviewService(store)
+    service = reviews_of(store, clock)
     with pytest.raises(UserError, match="being posted right now"):
         await service.delete(GUILD_A, str(review_id), ALICE, moderator=False, posts=FakePosts())
     with pytest.raises(UserError, match="There is no review"):

@@ -8,9 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from bot.app.polls import POLL_CLOSE, Poll, PollService, PostRefused
+from bot.app.polls import Poll, PollService, PostRefused
+from bot.app.reading_now import ReadingNowChanges
 from bot.clock import ManualClock
 from bot.errors import UserError
+from bot.jobs import PollClose, encode
 from bot.scheduler import Scheduler
 from bot.store import Store
 
@@ -97,7 +99,8 @@ def discord_side() -> FakeDiscord:
 @pytest.fixture
 async def service(store: Store, clock: ManualClock, discord_side: FakeDiscord) -> PollService:
     await store.config.set_channels(GUILD, {"polls": POLLS, "announcements": ANNOUNCEMENTS})
-    return PollService(store, clock, Scheduler(store.jobs, clock), discord_side, discord_side)
+    return PollService(store, clock, Scheduler(store.jobs, clock), discord_side, discord_side,
+                       ReadingNowChanges(store, clock, Scheduler(store.jobs, clock)))
 
 
 async def nominate(store: Store, clock: ManualClock, *books: tuple[str, int]) -> None:
@@ -119,7 +122,7 @@ async def test_a_ranked_poll_starts_takes_ballots_and_closes_twice_with_one_anno
     poll = await start(service)
     (message,) = discord_side.of_kind("poll")
     assert poll.message_id == message.id
-    job = await store.jobs.get(GUILD, POLL_CLOSE, str(poll.id))
+    job = await store.jobs.get(GUILD, *encode(PollClose(poll.id))[:2])
     assert job is not None and job.due_at == poll.closes_at
 
     assert not (await service.cast_ballot(GUILD, poll.id, ALICE, [1])).replaced
@@ -168,7 +171,8 @@ async def test_a_crash_after_the_result_is_posted_and_before_it_is_recorded_neve
     assert interrupted is not None and interrupted.announcement_message_id is None
 
     # The restarted process runs the close again with a fresh service (no lock or memory kept).
-    restarted = PollService(store, clock, Scheduler(store.jobs, clock), discord_side, discord_side)
+    restarted = PollService(store, clock, Scheduler(store.jobs, clock), discord_side, discord_side,
+                       ReadingNowChanges(store, clock, Scheduler(store.jobs, clock)))
     closed = await restarted.close(GUILD, poll.id)
     (result,) = discord_side.of_kind("result")
     assert closed.announcement_message_id == result.id
@@ -232,7 +236,7 @@ async def test_a_refused_announcements_channel_sends_the_result_to_the_polls_cha
     (result,) = discord_side.of_kind("result")
     assert result.channel_id == POLLS and closed.announcement_channel_id == POLLS
     assert result.note is not None and "check my permissions" in result.note
-    assert await store.jobs.get(GUILD, POLL_CLOSE, str(poll.id)) is None
+    assert await store.jobs.get(GUILD, *encode(PollClose(poll.id))[:2]) is None
 
 
 async def test_too_few_nominations_are_told_in_member_words(store: Store, clock: ManualClock,

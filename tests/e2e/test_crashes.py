@@ -17,10 +17,7 @@ from typing import Any
 import discord
 import pytest
 
-from bot.app.meetings import MEETING_REMINDER
 from bot.store import Store
-from cogs.polls import POLL_CLOSE
-from cogs.reviews import FEED_POLL, REVIEW_SLOT, WEEKLY
 from tests.discord_double import DiscordDouble, Guild
 from tests.domain.discord_markdown import shown_text
 from tests.doubles.feed_server import FakeBlog
@@ -33,6 +30,9 @@ SETTLE = 20.0
 FIELDS = {"title": "Title", "author": "Author", "rating": "Rating (1–5)", "body": "Review",
           "spoilers": "Spoilers (optional, always hidden)"}
 
+# Job kinds and keys as the jobs table holds them (rows written by earlier versions look the same).
+POLL_CLOSE, FEED_POLL, REVIEW_SLOT, WEEKLY = "poll_close", "feed_poll", "review_slot", "weekly"
+MEETING_REMINDER = "meeting_reminder"
 
 async def run(double: DiscordDouble, member: str, command: str, **options: Any) -> str:
     guild = double.guild_a

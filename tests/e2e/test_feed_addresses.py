@@ -46,7 +46,7 @@ async def test_a_private_feed_stored_earlier_is_not_fetched(bookclub: BookClub, 
     guild = bookclub.double.guild_a
     feed = await bookclub.store.feeds.add(guild.id, blog.feed_url)
     assert feed is not None
-    bookclub.bot.dispatch("feed_added", feed)
+    await bookclub.bot.services.reviews.feed_added(guild.id, feed.id)
 
     async def refused() -> bool:
         (stored,) = await bookclub.store.feeds.list(guild.id)

@@ -261,6 +261,24 @@ async def test_reading_now_is_pinned_and_edited_in_place_when_a_meeting_is_sched
     await eventually(lambda: caught_up(bookclub))
 
 
+async def test_reading_now_follows_club_start_and_finish_in_the_same_message(bookclub: Any) -> None:
+    double = bookclub.double
+    await set_up(bookclub)
+    await run(bookclub, "Mod", "club add", title="Hamnet", author="Maggie O'Farrell")
+    assert "Posted and pinned" in await run(bookclub, "Mod", "club current", post=True)
+    [pinned] = announcements(bookclub)
+    assert "Piranesi" in pinned.text() and "Hamnet" not in pinned.text()
+
+    await run(bookclub, "Mod", "club start", book="Hamnet")
+    assert await double.wait_until(lambda: "Hamnet" in pinned.text(), SETTLE)
+    await run(bookclub, "Mod", "club finish", book="Piranesi")
+    assert await double.wait_until(lambda: "Piranesi" not in pinned.text(), SETTLE)
+    assert "Hamnet" in pinned.text()
+    # Edited in place: still the one pinned message (the finish's call to rate the book is another post).
+    assert [message for message in announcements(bookclub) if message.pinned] == [pinned]
+    await eventually(lambda: caught_up(bookclub))
+
+
 async def test_ask_answers_when_the_next_meeting_is_and_what_thursday_covers(bookclub: Any) -> None:
     await set_up(bookclub)
     assert "No meeting is scheduled" in await run(bookclub, "Alice", "ask", question="When is the next meeting?")

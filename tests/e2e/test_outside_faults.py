@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from bot.app.feeds import POLL_EVERY
 from bot.services.asker import OfflineAsker
 from bot.services.feeds import FeedReader
 from bot.services.openlibrary import OpenLibraryCatalogue
 from cogs._shared.replies import BUSY, DISK_FULL, GENERIC_FAILURE
-from cogs.reviews.blogs import POLL_EVERY
 from tests.doubles.feed_server import FakeBlog
 from tests.doubles.openlibrary_server import FakeOpenLibrary
 from tests.e2e.helpers import SETTLE, eventually, pass_time
@@ -156,7 +156,7 @@ async def test_a_failing_feed_keeps_its_place_loses_nothing_and_is_reported_once
     good, bad = blogs
     guild = bookclub.double.guild_a
     cog = bookclub.bot.get_cog("ReviewsCog")
-    cog.poller.reader = FeedReader(allow_private=True, timeout=FEED_TIMEOUT)
+    cog.feeds.reader = FeedReader(allow_private=True, timeout=FEED_TIMEOUT)
     await text_of(bookclub, "Mod", "config channels", reviews=guild.channel("reviews"),
                   announcements=guild.channel("announcements"))
     good.publish("Piranesi by Susanna Clarke")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cogs.reviews.announcer import review_messages
+from cogs.reviews.ports import review_messages
 from tests.domain.discord_markdown import hidden_text, shown_text
 from tests.doubles.feed_server import BLOG_TITLE, FakeBlog
 from tests.e2e.helpers import SETTLE, caught_up, eventually
