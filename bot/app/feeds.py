@@ -93,14 +93,13 @@ class FeedService:
     """Runs the FeedPoll jobs: fetch, queue what is new, record the outcome, say when to look again."""
 
     def __init__(self, store: Store, clock: Clock, jobs: Schedules, reader: FeedFetcher, notices: ModeratorNotices,
-                 reviews: ReviewService, catalogue: Catalogue | None = None) -> None:
+                 reviews: ReviewService) -> None:
         self.store = store
         self.clock = clock
         self.jobs = jobs
         self.reader = reader
         self.notices = notices
         self.reviews = reviews
-        self.catalogue = catalogue
 
     async def arm_all(self) -> None:
         for guild_id in await self.store.config.guild_ids():
@@ -152,7 +151,8 @@ class FeedService:
         seen = await reviews.seen_entries(feed.guild_id, feed.id, [entry.key for entry in result.entries])
         first_poll = not feed.polled_once
         take, passed = select_new(result.entries, seen, first_poll=first_poll)
-        finder = BookFinder(self.store, self.catalogue, feed.guild_id)
+        # The reviews' catalogue: the one the operator configured, swapped with it (`Services.use_catalogue`).
+        finder = BookFinder(self.store, self.reviews.catalogue, feed.guild_id)
         blog = blog_name(feed, result)
         posts: list[FeedReview] = []
         skipped = [entry.key for entry in passed]

@@ -59,7 +59,7 @@ class Services:
 
     def use_catalogue(self, catalogue: Catalogue | None) -> None:
         """Swaps the catalogue (or leaves it out) for every use case that looks books up."""
-        self.catalogue = self.club.catalogue = catalogue
+        self.catalogue = self.club.catalogue = self.nominations.catalogue = self.reviews.catalogue = catalogue
 
     def meetings(self, events: EventsPort, posts: PostsPort, roles: RolesPort) -> tuple[MeetingService,
                                                                                        ReadingNowService]:
@@ -72,4 +72,4 @@ class Services:
         return Announcer(self.store, self.clock, channel, notices)
 
     def feeds(self, reader: FeedFetcher, notices: ModeratorNotices) -> FeedService:
-        return FeedService(self.store, self.clock, self.scheduler, reader, notices, self.reviews, self.catalogue)
+        return FeedService(self.store, self.clock, self.scheduler, reader, notices, self.reviews)
