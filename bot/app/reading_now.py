@@ -4,7 +4,7 @@ up to date by editing it in place (a new one is posted and pinned only when the 
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot.app.posts import Post, PostsPort
 from bot.clock import Clock
@@ -34,9 +34,8 @@ def where(meeting: Meeting) -> str:
 
 
 def section_line(number: int, section: SectionThread) -> str:
-    # Sections gain a target date on another branch; shown whenever the model has one.
-    target: date | None = getattr(section, "target_date", None)
     line = f"{number}. {md(section.name)} <#{section.thread_id}>"
+    target = section.target_date
     return line + (f" · read by {target.day} {target:%B}" if target else "")
 
 
