@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
+from zoneinfo import ZoneInfo
 
 from bot.app.posts import Post, PostsPort
 from bot.app.reading_now import ReadingNowService, timestamp, where
@@ -123,7 +124,8 @@ def reminder_footer(meeting: Meeting, kind: ReminderKind) -> str:
     return f"Meeting #{meeting.id} · reminder {which} · {int(meeting.starts_at.timestamp())}"
 
 
-def reminder_post(meeting: Meeting, kind: ReminderKind, role_id: int | None) -> Post:
+def reminder_post(meeting: Meeting, kind: ReminderKind, role_id: int | None, section: str | None) -> Post:
+    """The reminder; `section` is the meeting's own, else the one the reading schedule says to have read by then."""
     start = timestamp(meeting.starts_at, "t")
     headline = (f"The book club meets tomorrow at {start}" if kind == "day"
                 else f"The book club meets in an hour, at {start}")
@@ -131,10 +133,9 @@ def reminder_post(meeting: Meeting, kind: ReminderKind, role_id: int | None) -> 
     lines = [f"{timestamp(meeting.starts_at)} in {where(meeting)}"]
     if meeting.book is not None:
         reading = f"**{md(meeting.book.title)}**"
-        lines.append(f"We discuss {reading}" + (f": have read up to **{md(meeting.section)}**." if meeting.section
-                                                else "."))
-    elif meeting.section:
-        lines.append(f"Have read up to **{md(meeting.section)}**.")
+        lines.append(f"We discuss {reading}" + (f": have read up to **{md(section)}**." if section else "."))
+    elif section:
+        lines.append(f"Have read up to **{md(section)}**.")
     title = "Meeting tomorrow" if kind == "day" else "Meeting in an hour"
     return Post(title=title, description="\n".join(lines), footer=reminder_footer(meeting, kind), content=content)
 
@@ -276,7 +277,7 @@ class MeetingService:
         if channel_id is None:
             raise PermanentJobError("no announcements channel is configured for meeting reminders")
         posts = await self._store.meetings.club_posts(run.guild_id)
-        post = reminder_post(meeting, kind, posts.reminder_role_id)
+        post = reminder_post(meeting, kind, posts.reminder_role_id, meeting.section or await self._due_section(meeting))
         # Posted but not recorded (the process died in between): the earlier post is the reminder.
         message_id = await self._posts.find_post(run.guild_id, channel_id, post.footer,
                                                  run.due_at - timedelta(minutes=1))
@@ -285,6 +286,17 @@ class MeetingService:
         await self._store.meetings.record_reminder(run.guild_id, meeting.id, kind, meeting.starts_at, channel_id,
                                                    message_id, self._clock.now())
         return None
+
+    async def _due_section(self, meeting: Meeting) -> str | None:
+        """The section the book's reading schedule (`/discuss start … dates:`) says to have read by the meeting's
+        day, when the meeting names none of its own."""
+        if meeting.book is None:
+            return None
+        discussion = await self._store.discussions.for_book(meeting.guild_id, meeting.book.id)
+        if discussion is None or discussion.ended:
+            return None
+        due = discussion.section_due_by(meeting.starts_at.astimezone(ZoneInfo(meeting.timezone)).date())
+        return due.name if due else None
 
     # -- the end of a meeting, and the next of a series ------------------------------------------------
 

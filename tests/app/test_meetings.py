@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +11,7 @@ from bot.app.meetings import EventSpec, EventState, MeetingService
 from bot.app.posts import Post
 from bot.app.reading_now import ReadingNowService
 from bot.clock import ManualClock
+from bot.domain.sections import parse_sections
 from bot.errors import UserError
 from bot.jobs import AnyJob, Run, decode
 from bot.scheduler import Scheduler
@@ -152,6 +153,24 @@ async def test_a_reminder_runs_again_without_posting_again(
     [(channel, post, pinged)] = discord_fake.messages.values()
     assert (channel, pinged) == (50, role_id)
     assert post.content is not None and post.content.startswith(f"<@&{role_id}>") and "Part 2" in post.description
+
+
+async def test_a_reminder_without_a_section_names_the_one_the_reading_schedule_sets_for_that_day(
+        store: Store, services: tuple[MeetingService, ReadingNowService], discord_fake: FakeDiscord,
+        clock: ManualClock) -> None:
+    meetings, _ = services
+    book, _ = await store.books.find_or_create(GUILD, "Piranesi", "Susanna Clarke")
+    await store.history.add_read(GUILD, book.id, status="reading", started_on=date(2026, 2, 20), now=clock.now())
+    sections = parse_sections("Part 1, Part 2, Part 3")
+    await store.discussions.create(
+        GUILD, book.id, channel_id=60, thread_id=61, sections=[(s, 62 + i) for i, s in enumerate(sections)],
+        started_by=MOD, at=clock.now(), target_dates=[date(2026, 2, 26), date(2026, 3, 5), date(2026, 3, 12)])
+    meeting = await meetings.schedule(GUILD, MOD, when="2026-03-05 19:00", channel_id=None, location="Library",
+                                      book_id=book.id, section=None, repeat="none")
+    clock.set(datetime(2026, 3, 4, 19, 0, tzinfo=UTC))
+    await meetings.run_reminder(await due_job(store, "meeting_reminder", f"{meeting.id}:day"))
+    [(_, post, _)] = discord_fake.messages.values()
+    assert "have read up to **Part 2**" in post.description
 
 
 async def test_a_reminder_posted_before_a_crash_is_found_not_posted_again(
