@@ -1,0 +1,150 @@
+"""The user-facing docs stay true to the code: every command and option, every setting, the intents and the invite's
+permissions are documented as the bot really has them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import discord
+import pytest
+from discord import app_commands
+
+from bot.bot import BookClubBot, extension_names, gateway_intents
+from bot.clock import ManualClock
+from bot.settings import Settings
+from bot.store import Store
+from cogs.config import RECOMMENDED_PERMISSIONS, REQUIRED_PERMISSIONS
+from cogs.discussions.cog import START_PERMISSIONS
+from cogs.polls.cog import ANNOUNCE_PERMISSIONS, POST_PERMISSIONS
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMANDS_MD = (ROOT / "docs" / "commands.md").read_text(encoding="utf-8")
+OPERATIONS_MD = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+README_MD = (ROOT / "README.md").read_text(encoding="utf-8")
+ENV_EXAMPLE = (ROOT / ".env.example").read_text(encoding="utf-8")
+
+# A table row's cells; `\|` inside a cell (as in "`\|\|`") is text, not a border.
+CELL_BORDER = re.compile(r"(?<!\\)\|")
+COMMAND_IN_CELL = re.compile(r"`(/[a-z][-_a-z0-9 ]*)`")
+# Where the cogs read one of the bot's own permissions: `guild.me.guild_permissions.manage_roles`,
+# `channel.permissions_for(guild.me).connect`, `granted.send_messages` (the bot's permissions_for kept in a variable).
+PERMISSION_READ = re.compile(r"(?:\bme\.guild_permissions|permissions_for\((?:[\w.]*\.)?me\)|\bgranted)\.(\w+)")
+
+
+@pytest.fixture
+async def loaded_bot(tmp_path: Path, clock: ManualClock) -> AsyncIterator[BookClubBot]:
+    """The bot with every extension loaded, without connecting anywhere."""
+    settings = Settings(_env_file=None, database_path=tmp_path / "bookclub.db")  # pyright: ignore[reportCallIssue]
+    async with Store(settings.database_path) as store, aiohttp.ClientSession() as session:
+        await store.migrate()
+        bot = BookClubBot(settings=settings, store=store, clock=clock, http_session=session)
+        for name in extension_names():
+            await bot.load_extension(name)
+        try:
+            yield bot
+        finally:
+            for name in extension_names():
+                await bot.unload_extension(name)
+
+
+def command_rows() -> list[tuple[list[str], str]]:
+    """Each command table row of docs/commands.md: the commands its first cell names, and its options cell."""
+    rows = []
+    for line in COMMANDS_MD.splitlines():
+        if not line.startswith("| `/"):
+            continue
+        cells = CELL_BORDER.split(line)[1:-1]
+        rows.append(([name.strip() for name in COMMAND_IN_CELL.findall(cells[0])], cells[1]))
+    return rows
+
+
+def leaf_commands(bot: BookClubBot) -> dict[str, app_commands.Command]:
+    return {f"/{command.qualified_name}": command for command in bot.tree.walk_commands()
+            if isinstance(command, app_commands.Command)}
+
+
+async def test_every_slash_command_has_a_row_with_each_of_its_options(loaded_bot: BookClubBot) -> None:
+    rows = command_rows()
+    for name, command in leaf_commands(loaded_bot).items():
+        options = [cell for names, cell in rows if name in names]
+        assert len(options) == 1, f"docs/commands.md has {len(options)} table rows for `{name}`, not one"
+        for parameter in command.parameters:
+            assert f"`{parameter.name}`" in options[0], f"`{name}`'s option `{parameter.name}` is not documented"
+
+
+async def test_every_documented_command_exists(loaded_bot: BookClubBot) -> None:
+    real = leaf_commands(loaded_bot)
+    documented = [name for names, _ in command_rows() for name in names]
+    assert len(documented) >= len(real)
+    for name in documented:
+        assert name in real, f"docs/commands.md documents `{name}`, which the bot does not have"
+
+
+async def test_every_word_an_option_may_be_chosen_from_is_documented(loaded_bot: BookClubBot) -> None:
+    """`mode` (native, ranked) and `repeat` (none, weekly, …); a numbered choice such as the weekday is a range."""
+    rows = command_rows()
+    for name, command in leaf_commands(loaded_bot).items():
+        options = next(cell for names, cell in rows if name in names)
+        for parameter in command.parameters:
+            for choice in parameter.choices:
+                if isinstance(choice.value, str):
+                    assert choice.value in options or choice.name in options, \
+                        f"`{name} {parameter.name}:` choice {choice.name!r} is not documented"
+
+
+async def test_every_context_menu_is_documented(loaded_bot: BookClubBot) -> None:
+    menus = [menu for kind in (discord.AppCommandType.message, discord.AppCommandType.user)
+             for menu in loaded_bot.tree.get_commands(type=kind)]
+    assert menus
+    for menu in menus:
+        assert f"| **{menu.name}**" in COMMANDS_MD, f"the context menu {menu.name!r} has no row in docs/commands.md"
+
+
+def test_every_setting_is_in_env_example_and_documented() -> None:
+    for field in Settings.model_fields:
+        variable = field.upper()
+        assert re.search(rf"^{variable}=", ENV_EXAMPLE, re.MULTILINE), f"{variable} is missing from .env.example"
+        assert f"`{variable}`" in OPERATIONS_MD, f"{variable} is not documented in docs/operations.md"
+
+
+def test_every_variable_in_env_example_is_a_setting() -> None:
+    variables = re.findall(r"^([A-Z_]+)=", ENV_EXAMPLE, re.MULTILINE)
+    assert sorted(variables) == sorted(field.upper() for field in Settings.model_fields)
+
+
+def test_every_gateway_intent_the_bot_asks_for_is_explained() -> None:
+    settings = Settings(_env_file=None, message_content_intent=True)  # pyright: ignore[reportCallIssue]
+    asked = [name for name, enabled in gateway_intents(settings) if enabled]
+    assert "message_content" in asked
+    for name in asked:
+        label = name.replace("_", " ").title()
+        assert re.search(rf"^\s*\| {label}( \(privileged\))? \|", OPERATIONS_MD, re.MULTILINE), \
+            f"docs/operations.md's intents table has no row for {label}"
+
+
+def permissions_the_cogs_check() -> set[str]:
+    """Every permission some cog checks the bot has before acting: the channel tables `/config channels`,
+    `/discuss start` and polls check, and each permission read in the cogs' code."""
+    names = {name for table in (REQUIRED_PERMISSIONS, RECOMMENDED_PERMISSIONS) for kind in table.values()
+             for name in kind}
+    names |= {*START_PERMISSIONS, *POST_PERMISSIONS, *ANNOUNCE_PERMISSIONS}
+    flags = set(discord.Permissions.VALID_FLAGS)
+    for source in (ROOT / "cogs").rglob("*.py"):
+        names |= {name for name in PERMISSION_READ.findall(source.read_text(encoding="utf-8")) if name in flags}
+    return names
+
+
+def test_the_invite_asks_for_exactly_the_permissions_the_bot_checks() -> None:
+    integers = set(re.findall(r"permissions=(\d+)", OPERATIONS_MD))
+    integers |= set(re.findall(r"permission integer `(\d+)`", OPERATIONS_MD))
+    assert len(integers) == 1, f"docs/operations.md gives different invite permissions: {integers}"
+    invite = discord.Permissions(int(integers.pop()))
+    checked = permissions_the_cogs_check()
+    # discord.py names View Channel both ways; the integer has one bit for it.
+    granted = {name for name, value in invite if value} | ({"view_channel"} if invite.view_channel else set())
+    assert {"manage_events", "manage_roles", "send_polls", "pin_messages"} <= checked
+    assert checked - granted == set(), "the invite lacks permissions the bot checks for"
+    assert granted - {"read_messages"} - checked == set(), "the invite asks for permissions the bot never uses"
