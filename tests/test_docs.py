@@ -32,6 +32,11 @@ COMMAND_IN_CELL = re.compile(r"`(/[a-z][-_a-z0-9 ]*)`")
 # Where the cogs read one of the bot's own permissions: `guild.me.guild_permissions.manage_roles`,
 # `channel.permissions_for(guild.me).connect`, `granted.send_messages` (the bot's permissions_for kept in a variable).
 PERMISSION_READ = re.compile(r"(?:\bme\.guild_permissions|permissions_for\((?:[\w.]*\.)?me\)|\bgranted)\.(\w+)")
+# Used without a check beforehand, since a refusal only costs a courtesy: the ⏳ on a mention over /ask's limit.
+USED_UNCHECKED = {"add_reactions"}
+# The names Discord's server settings show, where they are not the flag's name in title case.
+PERMISSION_LABELS = {"view_channel": "View Channels", "send_polls": "Create Polls",
+                     "send_messages_in_threads": "Send Messages in Threads"}
 
 
 @pytest.fixture
@@ -61,6 +66,12 @@ def command_rows() -> list[tuple[list[str], str]]:
     return rows
 
 
+def options_cell(rows: list[tuple[list[str], str]], name: str) -> str:
+    cells = [cell for names, cell in rows if name in names]
+    assert len(cells) == 1, f"docs/commands.md has {len(cells)} table rows for `{name}`, not one"
+    return cells[0]
+
+
 def leaf_commands(bot: BookClubBot) -> dict[str, app_commands.Command]:
     return {f"/{command.qualified_name}": command for command in bot.tree.walk_commands()
             if isinstance(command, app_commands.Command)}
@@ -69,10 +80,9 @@ def leaf_commands(bot: BookClubBot) -> dict[str, app_commands.Command]:
 async def test_every_slash_command_has_a_row_with_each_of_its_options(loaded_bot: BookClubBot) -> None:
     rows = command_rows()
     for name, command in leaf_commands(loaded_bot).items():
-        options = [cell for names, cell in rows if name in names]
-        assert len(options) == 1, f"docs/commands.md has {len(options)} table rows for `{name}`, not one"
+        options = options_cell(rows, name)
         for parameter in command.parameters:
-            assert f"`{parameter.name}`" in options[0], f"`{name}`'s option `{parameter.name}` is not documented"
+            assert f"`{parameter.name}`" in options, f"`{name}`'s option `{parameter.name}` is not documented"
 
 
 async def test_every_documented_command_exists(loaded_bot: BookClubBot) -> None:
@@ -87,7 +97,7 @@ async def test_every_word_an_option_may_be_chosen_from_is_documented(loaded_bot:
     """`mode` (native, ranked) and `repeat` (none, weekly, …); a numbered choice such as the weekday is a range."""
     rows = command_rows()
     for name, command in leaf_commands(loaded_bot).items():
-        options = next(cell for names, cell in rows if name in names)
+        options = options_cell(rows, name)
         for parameter in command.parameters:
             for choice in parameter.choices:
                 if isinstance(choice.value, str):
@@ -137,18 +147,26 @@ def permissions_the_cogs_check() -> set[str]:
     return names
 
 
-# Used without a check beforehand, since a refusal only costs a courtesy: the ⏳ on a mention over /ask's limit.
-USED_UNCHECKED = {"add_reactions"}
-
-
-def test_the_invite_asks_for_exactly_the_permissions_the_bot_uses() -> None:
+def invite_permissions() -> set[str]:
+    """The flags of the invite's permission integer, which docs/operations.md must give once and the same way."""
     integers = set(re.findall(r"permissions=(\d+)", OPERATIONS_MD))
     integers |= set(re.findall(r"permission integer `(\d+)`", OPERATIONS_MD))
     assert len(integers) == 1, f"docs/operations.md gives different invite permissions: {integers}"
-    invite = discord.Permissions(int(integers.pop()))
+    # discord.py iterates View Channel under its older name, read_messages.
+    return {"view_channel" if name == "read_messages" else name
+            for name, granted in discord.Permissions(int(integers.pop())) if granted}
+
+
+def test_the_invite_asks_for_exactly_the_permissions_the_bot_uses() -> None:
     used = permissions_the_cogs_check() | USED_UNCHECKED
-    # discord.py names View Channel both ways; the integer has one bit for it.
-    granted = {name for name, value in invite if value} | ({"view_channel"} if invite.view_channel else set())
     assert {"manage_events", "manage_roles", "send_polls", "pin_messages"} <= used
-    assert used - granted == set(), "the invite lacks permissions the bot uses"
-    assert granted - {"read_messages"} - used == set(), "the invite asks for permissions the bot never uses"
+    invite = invite_permissions()
+    assert used - invite == set(), "the invite in docs/operations.md lacks permissions the bot uses"
+    assert invite - used == set(), "the invite in docs/operations.md asks for permissions the bot never uses"
+
+
+def test_every_permission_of_the_invite_is_explained() -> None:
+    first_cells = [CELL_BORDER.split(line)[1] for line in OPERATIONS_MD.splitlines() if line.lstrip().startswith("|")]
+    for name in invite_permissions():
+        label = PERMISSION_LABELS.get(name, name.replace("_", " ").title())
+        assert any(label in cell for cell in first_cells), f"docs/operations.md does not say why the bot needs {label}"
