@@ -1,5 +1,5 @@
-"""The user-facing docs stay true to the code: every command and option, every setting, the intents and the invite's
-permissions are documented as the bot really has them."""
+"""The user-facing docs stay true to the code: every command and option, the cooldowns, every setting, the intents
+and the invite's permissions are documented as the bot really has them."""
 
 from __future__ import annotations
 
@@ -14,8 +14,11 @@ from discord import app_commands
 
 from bot.bot import BookClubBot, extension_names, gateway_intents
 from bot.clock import ManualClock
+from bot.domain.cooldowns import Limit
 from bot.settings import Settings
 from bot.store import Store
+from cogs._shared.checks import ASK_LIMIT, HIDE_LIMIT, REVIEW_LIMIT, SPOILER_LIMIT
+from cogs.club.history import EXPORT_COOLDOWN_SECONDS
 from cogs.config import RECOMMENDED_PERMISSIONS, REQUIRED_PERMISSIONS
 from cogs.discussions.cog import START_PERMISSIONS
 from cogs.polls.cog import ANNOUNCE_PERMISSIONS, POST_PERMISSIONS
@@ -111,6 +114,20 @@ async def test_every_context_menu_is_documented(loaded_bot: BookClubBot) -> None
     assert menus
     for menu in menus:
         assert f"| **{menu.name}**" in COMMANDS_MD, f"the context menu {menu.name!r} has no row in docs/commands.md"
+
+
+def window(limit: Limit) -> str:
+    minutes = int(limit.per.total_seconds() // 60)
+    return "a minute" if minutes == 1 else f"in {minutes} minutes"
+
+
+def test_the_cooldowns_are_documented_as_the_bot_counts_them() -> None:
+    text = " ".join(COMMANDS_MD.split())
+    for what, limit in (("`/spoiler`", SPOILER_LIMIT), ("**Hide as spoiler**", HIDE_LIMIT),
+                        ("`/ask` and mentions of the bot together", ASK_LIMIT), ("`/review write`", REVIEW_LIMIT)):
+        assert f"{what} {limit.rate} times {window(limit)}" in text, f"docs/commands.md misstates {what}'s cooldown"
+    assert EXPORT_COOLDOWN_SECONDS == 60
+    assert "`/club export` is limited for everyone, moderators too: once a minute" in text
 
 
 def test_every_setting_is_in_env_example_and_documented() -> None:
