@@ -12,7 +12,7 @@ from bot.app.reviews import ModeratorNotices, ReviewService, club_book, escape_m
 from bot.clock import Clock
 from bot.domain.feeds import guess_book, html_to_text
 from bot.domain.names import NameIndex, author_key
-from bot.domain.spoilers import escape_markdown
+from bot.domain.text import escape_markdown
 from bot.jobs import FeedPoll, Run, Schedules
 from bot.services.feeds import FeedEntry, FeedError, FeedResult, select_new
 from bot.services.openlibrary import Catalogue

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.domain.spoilers import escape_markdown, hide
+from bot.domain.spoilers import hide
+from bot.domain.text import escape_markdown
 from bot.errors import UserError
 from cogs._shared.replies import NO_PINGS, PERMISSION_NAMES
 

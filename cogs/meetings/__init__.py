@@ -15,8 +15,8 @@ from discord.ext import commands
 from bot.app.meetings import EventState, Meeting
 from bot.app.reading_now import timestamp, where
 from bot.domain.ids import parse_id
-from bot.domain.meeting_answers import md
 from bot.domain.meetings import REPEAT_LABELS, RepeatKind, local_time
+from bot.domain.text import book_choice, md
 from bot.errors import NotConfigured, UserError
 from bot.jobs import MeetingEnd, MeetingReminder, ReadingNow
 from cogs._shared.checks import moderator_check
@@ -145,7 +145,7 @@ class MeetingsCog(commands.Cog, name=COG_NAME):
                                 current: str) -> list[app_commands.Choice[str]]:
         if interaction.guild_id is None:
             return []
-        return [app_commands.Choice(name=book.label[:100], value=f"book:{book.id}")
+        return [app_commands.Choice(name=book.label[:100], value=book_choice(book.id))
                 for book in await self.service.club_books(interaction.guild_id, current)]
 
     # -- /meeting list, next, cancel ----------------------------------------------------------------------

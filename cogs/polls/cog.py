@@ -11,10 +11,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app.polls import Poll, PollMode
-from bot.domain.answers import titled
 from bot.domain.durations import format_duration, parse_duration
 from bot.domain.polls import MAX_PER_MEMBER
-from bot.domain.text import truncate
+from bot.domain.text import book_choice, titled, truncate
 from bot.errors import NotConfigured, UserError
 from bot.jobs import PollClose
 from cogs._shared.checks import is_moderator, moderator_check
@@ -106,7 +105,7 @@ class PollsCog(commands.Cog, name=COG_NAME):
         needle = current.strip().casefold()
         nominations = await self.nominating.withdrawable(interaction.guild_id, interaction.user.id,
                                                          moderator=await is_moderator(interaction))
-        return [app_commands.Choice(name=truncate(n.book.label, 100), value=f"book:{n.book.id}")
+        return [app_commands.Choice(name=truncate(n.book.label, 100), value=book_choice(n.book.id))
                 for n in nominations if needle in n.book.label.casefold()][:25]
 
     # -- /poll start ------------------------------------------------------------------------------

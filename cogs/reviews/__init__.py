@@ -10,8 +10,7 @@ from discord.ext import commands
 
 from bot.app.reviews import Posting, Review, review_label
 from bot.domain.feeds import guess_book
-from bot.domain.spoilers import escape_markdown
-from bot.domain.text import clean_line, clip, truncate
+from bot.domain.text import book_choice, clip, is_book_choice, md, truncate
 from bot.errors import NotConfigured, UserError
 from bot.jobs import AnnounceReviews, FeedPoll, ReviewSlot
 from bot.services.feeds import FeedReader
@@ -24,10 +23,6 @@ if TYPE_CHECKING:
     from bot.bot import BookClubBot
 
 QUEUE_LINES = 20
-
-
-def md(text: str) -> str:
-    return escape_markdown(clean_line(text))
 
 
 @app_commands.guild_only()
@@ -69,7 +64,7 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
             known = await self.bot.services.books.find(guild.id, book)
             if known is not None:
                 draft = Draft(title=known.title, author=known.author)
-            elif not book.strip().startswith("book:"):
+            elif not is_book_choice(book):
                 guess = guess_book(book)
                 draft = Draft(title=guess.title, author=guess.author or "") if guess else Draft(title=book.strip())
         await interaction.response.send_modal(ReviewModal(draft, self.submit))
@@ -79,7 +74,7 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
         if interaction.guild_id is None:
             return []
         books = await self.reviews.book_choices(interaction.guild_id, current)
-        return [app_commands.Choice(name=truncate(book.label, 100), value=f"book:{book.id}") for book in books]
+        return [app_commands.Choice(name=truncate(book.label, 100), value=book_choice(book.id)) for book in books]
 
     @write.autocomplete("book")
     async def write_book_autocomplete(self, interaction: discord.Interaction[BookClubBot],

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.app.reviews import Review
-from bot.domain.feeds import truncate
 from bot.domain.ids import parse_id
 from bot.domain.reviews import MAX_REVIEW, MAX_SPOILERS, star_line
-from bot.domain.spoilers import escape_markdown, hide
+from bot.domain.spoilers import hide
+from bot.domain.text import escape_markdown, truncate
 from bot.errors import UserError
 from cogs._shared.ids import STALE_COMPONENT
 from cogs._shared.replies import COLOUR, ErrorReportingModal, ErrorReportingView, report_error

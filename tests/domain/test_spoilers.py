@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.domain.spoilers import MESSAGE_LIMIT, escape_markdown, hidden_length, hide
+from bot.domain.spoilers import MESSAGE_LIMIT, hidden_length, hide
+from bot.domain.text import escape_markdown
 from tests.domain.discord_markdown import Glyph, hidden_text, render, runs, shown_text
 
 HEADER = "**Spoiler · ch. 22** · from Alice"
