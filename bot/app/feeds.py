@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from bot.app.reviews import ModeratorNotices, ReviewService, club_book, escape_mentions
 from bot.clock import Clock
+from bot.domain.books import Book
 from bot.domain.feeds import guess_book, html_to_text
 from bot.domain.names import NameIndex, author_key
 from bot.domain.text import escape_markdown
@@ -17,7 +18,6 @@ from bot.jobs import FeedPoll, Run, Schedules
 from bot.services.feeds import FeedEntry, FeedError, FeedResult, select_new
 from bot.services.openlibrary import Catalogue
 from bot.store import Store
-from bot.store.books import Book
 from bot.store.config import Feed
 from bot.store.reviews import FeedReview, Review
 

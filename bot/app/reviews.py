@@ -14,6 +14,7 @@ from typing import Protocol
 
 from bot.app.reading_now import ReadingNowChanges
 from bot.clock import Clock
+from bot.domain.books import Book
 from bot.domain.ids import picked_id
 from bot.domain.reviews import EmbedSpec, ReviewCard, announcement, next_announcement, parse_footer, parse_rating
 from bot.domain.text import clean_line, md
@@ -21,7 +22,6 @@ from bot.errors import NotAllowed, NotConfigured, UserError
 from bot.jobs import AnnounceReviews, FeedPoll, ReviewSlot, Run, Schedules
 from bot.services.openlibrary import Catalogue
 from bot.store import Store
-from bot.store.books import Book
 from bot.store.config import GuildConfig
 from bot.store.reviews import Review
 
