@@ -22,7 +22,7 @@ from bot.domain.meetings import (
     parse_when,
     reminder_times,
 )
-from bot.domain.text import md, picked_book
+from bot.domain.text import clip, md, picked_book
 from bot.errors import NotConfigured, UserError
 from bot.jobs import MeetingEnd, MeetingReminder, Run, Schedules
 from bot.scheduler import PermanentJobError
@@ -407,7 +407,7 @@ class MeetingService:
         exact = [book for book in matches if book.title.casefold() == wanted]
         if exact or len(matches) == 1:
             return (exact or matches)[0]
-        raise UserError(f"No club read is called “{md(text[:100])}”; pick one from the list "
+        raise UserError(f"No club read is called “{md(clip(text, 100))}”; pick one from the list "
                         "(moderators add reads with `/club add`). Nothing was scheduled.")
 
     async def settings(self, guild_id: int) -> GuildConfig:

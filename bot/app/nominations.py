@@ -11,7 +11,7 @@ from bot.domain.books import Book
 from bot.domain.ids import picked_id
 from bot.domain.names import title_key
 from bot.domain.polls import MAX_AUTHOR, MAX_CANDIDATES, MAX_PER_MEMBER, MAX_TITLE, NominationKey
-from bot.domain.text import BOOK_CHOICE, clean_line, md, titled
+from bot.domain.text import BOOK_CHOICE, clean_line, clip, md, titled
 from bot.errors import NotAllowed, UserError
 from bot.services.openlibrary import Catalogue
 from bot.store import Store
@@ -131,5 +131,5 @@ class NominationService:
             key = title_key(text.rpartition(" by ")[0] if " by " in text else text)
             found = [n for n in nominations if key and title_key(n.book.title) == key]
         if not found:
-            raise UserError(f"No book called “{md(text[:100])}” is nominated; pick one from the list.")
+            raise UserError(f"No book called “{md(clip(text, 100))}” is nominated; pick one from the list.")
         return found[0]

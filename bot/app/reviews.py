@@ -17,7 +17,7 @@ from bot.clock import Clock
 from bot.domain.books import Book
 from bot.domain.ids import picked_id
 from bot.domain.reviews import EmbedSpec, ReviewCard, announcement, next_announcement, parse_footer, parse_rating
-from bot.domain.text import clean_line, md
+from bot.domain.text import clean_line, clip, md
 from bot.errors import NotAllowed, NotConfigured, UserError
 from bot.jobs import AnnounceReviews, FeedPoll, ReviewSlot, Run, Schedules
 from bot.services.openlibrary import Catalogue
@@ -266,7 +266,7 @@ class ReviewService:
         review_id = picked_id(REVIEW_CHOICE, text)
         review = await self.store.reviews.get(guild_id, review_id) if review_id else None
         if review is None:
-            raise UserError(f"There is no review “{md(text[:60])}”; pick one from the list.")
+            raise UserError(f"There is no review “{md(clip(text, 60))}”; pick one from the list.")
         if review.member_id != member_id and not moderator:
             raise NotAllowed("You can only delete your own reviews.")
         reviews = self.store.reviews
