@@ -30,7 +30,7 @@ _MAY_JOIN = regex.compile(r"[\p{M}\u200d\U0001f3fb-\U0001f3ff\U000e0020-\U000e00
 
 _ESCAPES = str.maketrans({char: "\\" + char for char in string.punctuation})
 # An autocomplete choice's value for a book: what the member picked, as opposed to a title they typed.
-BOOK_CHOICE = re.compile(r"^book:(\d+)$")
+_BOOK_CHOICE = re.compile(r"^book:(\d+)$")
 
 
 def escape_markdown(text: str) -> str:
@@ -63,12 +63,12 @@ def book_choice(book_id: int) -> str:
 
 def picked_book(text: str) -> int | None:
     """The book id of an autocomplete value (`book:12`), or None for typed text or a forged, out-of-range id."""
-    return picked_id(BOOK_CHOICE, text)
+    return picked_id(_BOOK_CHOICE, text)
 
 
 def is_book_choice(text: str) -> bool:
     """Whether the text has the form of an autocomplete value, valid or not."""
-    return BOOK_CHOICE.match(text.strip()) is not None
+    return _BOOK_CHOICE.match(text.strip()) is not None
 
 
 def clean_line(text: str) -> str:
