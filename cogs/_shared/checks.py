@@ -1,5 +1,5 @@
-"""Who may run what: the moderator decorator (Discord's default permission plus a runtime check of the same
-rule), the member's own right to post where the bot would post for them, and per-member cooldowns."""
+"""Who may run what: the moderator check (Manage Server or the club's moderator role), the member's own right to post
+where the bot would post for them, and per-member cooldowns."""
 
 from __future__ import annotations
 
