@@ -15,9 +15,10 @@ from bot.domain.answers import day_text, stars_text
 from bot.domain.books import ClubRead, ReadStatus
 from bot.domain.goodreads import MAX_BYTES
 from bot.domain.slots import WEEKDAYS
-from bot.domain.text import book_choice, md, titled, truncate
+from bot.domain.text import md, titled, truncate
 from bot.errors import UserError
 from cogs._shared.checks import NotModerator, is_moderator, moderator_check
+from cogs._shared.choices import club_book_choices
 from cogs._shared.replies import COLOUR, NO_PINGS, PERMISSION_NAMES, ErrorReportingView, guild_of, reply
 
 if TYPE_CHECKING:
@@ -224,7 +225,7 @@ class ClubCog(commands.Cog):
         if interaction.guild_id is None:
             return []
         books = await self.service.choices(interaction.guild_id, current, statuses)
-        return [app_commands.Choice(name=truncate(found.label, 100), value=book_choice(found.id)) for found in books]
+        return club_book_choices(books)
 
     # -- /club history ----------------------------------------------------------------------------
 

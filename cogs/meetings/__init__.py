@@ -16,10 +16,11 @@ from bot.app.meetings import EventState, Meeting
 from bot.app.reading_now import timestamp, where
 from bot.domain.ids import parse_id
 from bot.domain.meetings import REPEAT_LABELS, RepeatKind, local_time
-from bot.domain.text import book_choice, md
+from bot.domain.text import md
 from bot.errors import NotConfigured, UserError
 from bot.jobs import MeetingEnd, MeetingReminder, ReadingNow
 from cogs._shared.checks import moderator_check
+from cogs._shared.choices import club_book_choices
 from cogs._shared.replies import COLOUR, guild_of, reply
 from cogs.meetings.ports import EVENT_STATUSES, REMINDER_ROLE, DiscordPorts
 
@@ -145,8 +146,7 @@ class MeetingsCog(commands.Cog, name=COG_NAME):
                                 current: str) -> list[app_commands.Choice[str]]:
         if interaction.guild_id is None:
             return []
-        return [app_commands.Choice(name=book.label[:100], value=book_choice(book.id))
-                for book in await self.service.club_books(interaction.guild_id, current)]
+        return club_book_choices(await self.service.club_books(interaction.guild_id, current))
 
     # -- /meeting list, next, cancel ----------------------------------------------------------------------
 

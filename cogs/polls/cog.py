@@ -13,10 +13,11 @@ from discord.ext import commands
 from bot.app.polls import Poll, PollMode
 from bot.domain.durations import format_duration, parse_duration
 from bot.domain.polls import MAX_PER_MEMBER
-from bot.domain.text import book_choice, titled, truncate
+from bot.domain.text import titled, truncate
 from bot.errors import NotConfigured, UserError
 from bot.jobs import PollClose
 from cogs._shared.checks import is_moderator, moderator_check
+from cogs._shared.choices import club_book_choices
 from cogs._shared.ids import STALE_COMPONENT
 from cogs._shared.replies import NO_PINGS, PERMISSION_NAMES, guild_of, reply
 from cogs.polls.embeds import plural, result_embed, tally_embed, when
@@ -105,8 +106,7 @@ class PollsCog(commands.Cog, name=COG_NAME):
         needle = current.strip().casefold()
         nominations = await self.nominating.withdrawable(interaction.guild_id, interaction.user.id,
                                                          moderator=await is_moderator(interaction))
-        return [app_commands.Choice(name=truncate(n.book.label, 100), value=book_choice(n.book.id))
-                for n in nominations if needle in n.book.label.casefold()][:25]
+        return club_book_choices(n.book for n in nominations if needle in n.book.label.casefold())
 
     # -- /poll start ------------------------------------------------------------------------------
 

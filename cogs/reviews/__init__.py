@@ -10,11 +10,12 @@ from discord.ext import commands
 
 from bot.app.reviews import Posting, Review, review_label
 from bot.domain.feeds import guess_book
-from bot.domain.text import book_choice, clip, is_book_choice, md, truncate
+from bot.domain.text import clip, is_book_choice, md, truncate
 from bot.errors import NotConfigured, UserError
 from bot.jobs import AnnounceReviews, FeedPoll, ReviewSlot
 from bot.services.feeds import FeedReader
 from cogs._shared.checks import REVIEW_LIMIT, is_moderator, member_cooldown, moderator_check
+from cogs._shared.choices import club_book_choices
 from cogs._shared.replies import COLOUR, NO_PINGS, guild_of, reply, user_message
 from cogs.reviews.ports import DiscordReviewPorts, review_messages
 from cogs.reviews.views import Draft, FixDraftView, ListQuery, PageButton, ReviewModal, list_page
@@ -74,7 +75,7 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
         if interaction.guild_id is None:
             return []
         books = await self.reviews.book_choices(interaction.guild_id, current)
-        return [app_commands.Choice(name=truncate(book.label, 100), value=book_choice(book.id)) for book in books]
+        return club_book_choices(books)
 
     @write.autocomplete("book")
     async def write_book_autocomplete(self, interaction: discord.Interaction[BookClubBot],
