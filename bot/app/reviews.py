@@ -127,10 +127,9 @@ class PostRemover(Protocol):
 
 
 def review_label(review: Review) -> str:
-    book = f"{review.book_title} by {review.book_author}" if review.book_author else review.book_title
     stars = f" · {review.rating}★" if review.rating else ""
     state = " · queued" if review.status != "announced" else ""
-    return f"#{review.id} {book} · {review.reviewer_name}{stars}{state}"
+    return f"#{review.id} {review.book_label} · {review.reviewer_name}{stars}{state}"
 
 
 class ReviewService:

@@ -156,15 +156,14 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
         await interaction.response.defer(ephemeral=True, thinking=True)
         deleted = await self.reviews.delete(guild.id, review, interaction.user.id,
                                             moderator=await is_moderator(interaction), posts=self.ports)
-        label = f"{deleted.book_title} by {deleted.book_author}" if deleted.book_author else deleted.book_title
         if deleted.status == "announced" and deleted.message_ids:
             done = f"its post in <#{deleted.channel_id}> is gone too"
         elif deleted.status == "announced":
             done = "it had no post of its own to take down"
         else:
             done = "it was taken out of the queue before being posted"
-        await reply(interaction, f"Deleted review #{deleted.id} of **{md(label)}** by {md(deleted.reviewer_name)}; "
-                                 f"{done}.")
+        await reply(interaction, f"Deleted review #{deleted.id} of **{md(deleted.book_label)}** by "
+                                 f"{md(deleted.reviewer_name)}; {done}.")
 
     @delete.autocomplete("review")
     async def delete_autocomplete(self, interaction: discord.Interaction[BookClubBot],
@@ -197,11 +196,10 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
 
     @staticmethod
     def queue_line(number: int, review: Review) -> str:
-        label = f"{review.book_title} by {review.book_author}" if review.book_author else review.book_title
         who = f"the blog {md(review.reviewer_name)}" if review.source == "feed" else md(review.reviewer_name)
         stars = f" · {review.rating}★" if review.rating else ""
         posting = " · being posted" if review.status == "announcing" else ""
-        return (f"{number}. **{md(truncate(label, 120))}** from {who}{stars} · #{review.id} · "
+        return (f"{number}. **{md(truncate(review.book_label, 120))}** from {who}{stars} · #{review.id} · "
                 f"{discord.utils.format_dt(review.created_at, 'R')}{posting}")
 
     @staticmethod

@@ -104,8 +104,7 @@ def jump_url(review: Review) -> str | None:
 
 
 def review_field(review: Review) -> tuple[str, str]:
-    label = f"{review.book_title} by {review.book_author}" if review.book_author else review.book_title
-    name = escape_markdown(truncate(" ".join(label.split()), 120))
+    name = escape_markdown(truncate(" ".join(review.book_label.split()), 120))
     facts = [star_line(review.rating)] if review.rating else []
     who = escape_markdown(truncate(review.reviewer_name, 80))
     facts.append(f"from the blog {who}" if review.source == "feed" else who)
