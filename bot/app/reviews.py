@@ -17,7 +17,7 @@ from bot.clock import Clock
 from bot.domain.books import Book
 from bot.domain.ids import picked_id
 from bot.domain.reviews import EmbedSpec, ReviewCard, announcement, next_announcement, parse_footer, parse_rating
-from bot.domain.text import clean_line, clip, md
+from bot.domain.text import clean_line, clip, escape_mentions, md
 from bot.errors import NotAllowed, NotConfigured, UserError
 from bot.jobs import AnnounceReviews, FeedPoll, ReviewSlot, Run, Schedules
 from bot.services.openlibrary import Catalogue
@@ -396,11 +396,3 @@ class Announcer:
                 "`/review announce-now`.")
         if await self.notices.notify(channel_id, text):
             await self.store.state.set(key, problem)
-
-
-_MENTION = re.compile(r"@(everyone|here|[!&]?[0-9]{17,20})")
-
-
-def escape_mentions(text: str) -> str:
-    """Shown, not pinged: the text's mentions broken by an invisible space (the message pings nobody anyway)."""
-    return _MENTION.sub("@\u200b\\1", text)

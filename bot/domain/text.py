@@ -5,8 +5,9 @@
 controls (overrides, embeddings, isolates, direction marks) that would make an echoed title
 display reversed or drag the bot's own words along with it.
 
-`md` escapes a line for Discord's markdown and `titled` shows a book with it; `book_choice` and `picked_book` are
-the `book:<id>` codec of every book autocomplete.
+`md` escapes a line for Discord's markdown and `titled` shows a book with it; `escape_mentions` keeps mentions
+readable where markdown is not escaped; `book_choice` and `picked_book` are the `book:<id>` codec of every book
+autocomplete.
 
 `truncate` and `graphemes` cut between user-perceived characters (Unicode grapheme clusters, the
 `regex` package's `\\X`), so an emoji family, a flag or a letter with its accents is never split.
@@ -29,6 +30,7 @@ _GRAPHEME = regex.compile(r"\X")
 _MAY_JOIN = regex.compile(r"[\p{M}\u200d\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f\U0001f1e6-\U0001f1ff\r]")
 
 _ESCAPES = str.maketrans({char: "\\" + char for char in string.punctuation})
+_MENTION = re.compile(r"@(everyone|here|[!&]?[0-9]{17,20})")
 # An autocomplete choice's value for a book: what the member picked, as opposed to a title they typed.
 _BOOK_CHOICE = re.compile(r"^book:(\d+)$")
 
@@ -43,6 +45,11 @@ def escape_markdown(text: str) -> str:
     not rendered, but only `allowed_mentions` stops Discord from notifying people.
     """
     return text.translate(_ESCAPES)
+
+
+def escape_mentions(text: str) -> str:
+    """Shown, not pinged: the text's mentions broken by an invisible space (the message pings nobody anyway)."""
+    return _MENTION.sub("@\u200b\\1", text)
 
 
 def md(text: str) -> str:
