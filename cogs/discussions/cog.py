@@ -18,7 +18,7 @@ from cogs._shared.checks import (
     moderator_check,
 )
 from cogs._shared.choices import MAX_CHOICES, club_book_choice, club_book_choices
-from cogs._shared.replies import PERMISSION_NAMES, guild_of, reply
+from cogs._shared.replies import guild_of, missing_permissions, reply
 from cogs.discussions.threads import ChannelThreads, DiscordThreads, ThreadMembers
 
 if TYPE_CHECKING:
@@ -76,8 +76,7 @@ class DiscussionsCog(commands.Cog):
         if not isinstance(channel, discord.TextChannel):
             raise NotConfigured("The discussions channel is gone or is not a text channel; set it again with "
                                 "`/config channels`.")
-        granted = channel.permissions_for(guild.me)
-        missing = [PERMISSION_NAMES[name] for name in START_PERMISSIONS if not getattr(granted, name)]
+        missing = missing_permissions(channel, guild.me, START_PERMISSIONS)
         if missing:
             raise UserError(f"I can't open threads in {channel.mention}: I'm missing {', '.join(missing)}. "
                             "Nothing was created.")

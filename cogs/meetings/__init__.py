@@ -21,7 +21,7 @@ from bot.errors import NotConfigured, UserError
 from bot.jobs import MeetingEnd, MeetingReminder, ReadingNow
 from cogs._shared.checks import moderator_check
 from cogs._shared.choices import club_book_choices
-from cogs._shared.replies import COLOUR, guild_of, reply
+from cogs._shared.replies import COLOUR, guild_of, missing_permissions, reply
 from cogs.meetings.ports import EVENT_STATUSES, REMINDER_ROLE, DiscordPorts
 
 if TYPE_CHECKING:
@@ -113,9 +113,7 @@ class MeetingsCog(commands.Cog, name=COG_NAME):
             channel = guild.get_channel(int(picked.group(1)))
             if not isinstance(channel, discord.VoiceChannel | discord.StageChannel):
                 raise UserError("`where` must be a voice or stage channel, or a place or link.")
-            missing = [name for name, granted in (("View Channel", channel.permissions_for(guild.me).view_channel),
-                                                  ("Connect", channel.permissions_for(guild.me).connect))
-                       if not granted]
+            missing = missing_permissions(channel, guild.me, ("view_channel", "connect"))
             if missing:
                 raise UserError(f"I can't host the event in {channel.mention}: I'm missing {', '.join(missing)}.")
             return channel.id, None
