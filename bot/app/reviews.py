@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from bot.app.books import BookResolver
 from bot.app.reading_now import ReadingNowChanges
 from bot.clock import Clock
 from bot.domain.books import Book
+from bot.domain.feeds import guess_book
 from bot.domain.ids import picked_id
 from bot.domain.reviews import EmbedSpec, ReviewCard, announcement, next_announcement, parse_footer, parse_rating
-from bot.domain.text import clean_line, clip, escape_mentions, md
+from bot.domain.text import clean_line, clip, escape_mentions, is_book_choice, md
 from bot.errors import NotAllowed, NotConfigured, UserError
 from bot.jobs import AnnounceReviews, FeedPoll, ReviewSlot, Run, Schedules
 from bot.services.openlibrary import Catalogue
@@ -145,6 +147,17 @@ class ReviewService:
         self.catalogue = catalogue
 
     # -- writing --------------------------------------------------------------------------------------
+
+    async def started_draft(self, guild_id: int, text: str) -> tuple[str, str]:
+        """The title and author `/review write book:` fills in: a club book's, else a guess at "Title by Author" in
+        what was typed (the typed text as the title when there is none); nothing for a choice that is gone."""
+        known = await BookResolver(self.store).find(guild_id, text)
+        if known is not None:
+            return known.title, known.author
+        if is_book_choice(text):
+            return "", ""
+        guess = guess_book(text)
+        return (guess.title, guess.author or "") if guess else (text.strip(), "")
 
     async def write(self, guild_id: int, member_id: int, reviewer_name: str, *, title: str, author: str,
                     rating: str, body: str, spoilers: str) -> Written:

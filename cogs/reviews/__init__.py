@@ -9,8 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app.reviews import Posting, Review, review_label
-from bot.domain.feeds import guess_book
-from bot.domain.text import clip, is_book_choice, md, truncate
+from bot.domain.text import clip, md, truncate
 from bot.errors import NotConfigured, UserError
 from bot.jobs import AnnounceReviews, FeedPoll, ReviewSlot
 from bot.services.feeds import FeedReader
@@ -62,12 +61,8 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
         guild = guild_of(interaction)
         draft = Draft()
         if book:
-            known = await self.bot.services.books.find(guild.id, book)
-            if known is not None:
-                draft = Draft(title=known.title, author=known.author)
-            elif not is_book_choice(book):
-                guess = guess_book(book)
-                draft = Draft(title=guess.title, author=guess.author or "") if guess else Draft(title=book.strip())
+            title, author = await self.reviews.started_draft(guild.id, book)
+            draft = Draft(title=title, author=author)
         await interaction.response.send_modal(ReviewModal(draft, self.submit))
 
     async def book_choices(self, interaction: discord.Interaction[BookClubBot],
