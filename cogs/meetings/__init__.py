@@ -16,7 +16,7 @@ from bot.app.meetings import EventState, Meeting
 from bot.app.reading_now import timestamp, where
 from bot.domain.ids import parse_id
 from bot.domain.meetings import REPEAT_LABELS, RepeatKind, local_time
-from bot.domain.text import md
+from bot.domain.text import md, truncate
 from bot.errors import NotConfigured, UserError
 from bot.jobs import MeetingEnd, MeetingReminder, ReadingNow
 from cogs._shared.checks import moderator_check
@@ -158,7 +158,7 @@ class MeetingsCog(commands.Cog, name=COG_NAME):
             return
         lines = [meeting_line(meeting) + (f" · {count} interested" if count is not None else "")
                  for meeting, count in upcoming]
-        embed = discord.Embed(title="Upcoming meetings", colour=COLOUR, description="\n".join(lines)[:4096])
+        embed = discord.Embed(title="Upcoming meetings", colour=COLOUR, description=truncate("\n".join(lines), 4096))
         await reply(interaction, embed=embed)
 
     @meeting.command(name="next", description="The next meeting: when, where, which book and who is interested")
@@ -183,7 +183,7 @@ class MeetingsCog(commands.Cog, name=COG_NAME):
             interested = f"{len(found.interested)}: " + ", ".join(md(name) for name in found.interested)
         else:
             interested = "Nobody yet: mark yourself Interested on the event."
-        embed.add_field(name="Interested", value=interested[:1024], inline=False)
+        embed.add_field(name="Interested", value=truncate(interested, 1024), inline=False)
         await reply(interaction, embed=embed)
 
     @meeting.command(name="cancel", description="Cancel a meeting, its event and its reminders (moderators)")
