@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from bot.backup import backup
 from bot.log import setup_logging
 from bot.settings import SETUP_HELP, Settings, describe_errors
 from bot.store import BUSY_TIMEOUT_SECONDS, Store, StoreError, is_busy, start_integrity_check
+from bot.store.backup import backup
 
 # discord.py, aiohttp and the bot's own modules are imported where they are used, after the database's integrity
 # check has started: importing them is most of the start-up, and the check reads the whole file meanwhile.

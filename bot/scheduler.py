@@ -56,10 +56,6 @@ class Scheduler:
         """Creates the job, or moves it (pending again, attempts reset) to `due_at`; the loop looks at it in time."""
         kind, key, payload = encode(job)
         await self._jobs.schedule(guild_id, kind, key, due_at, payload)
-        self.wake()
-
-    def wake(self) -> None:
-        """Look at the table now (something moved the clock, or wrote a row behind the scheduler's back)."""
         self._wake.set()
 
     async def cancel(self, guild_id: int, job: AnyJob) -> bool:

@@ -12,7 +12,7 @@ from bot.app.config import CHANNEL_KINDS, GuildConfig
 from bot.domain.slots import WEEKDAYS, timezone_choices
 from bot.errors import UserError
 from cogs._shared.checks import moderator_check
-from cogs._shared.replies import COLOUR, NO_PINGS, PERMISSION_NAMES, guild_of, reply
+from cogs._shared.replies import COLOUR, NO_PINGS, guild_of, missing_permissions, reply
 
 if TYPE_CHECKING:
     from bot.bot import BookClubBot
@@ -30,11 +30,6 @@ REQUIRED_PERMISSIONS: dict[str, tuple[str, ...]] = {
 RECOMMENDED_PERMISSIONS: dict[str, tuple[str, ...]] = {"discussions": ("manage_messages", "manage_webhooks")}
 
 WEEKDAY_CHOICES = [app_commands.Choice(name=name, value=index) for index, name in enumerate(WEEKDAYS)]
-
-
-def missing_permissions(channel: discord.abc.GuildChannel, me: discord.Member, kind: str) -> list[str]:
-    granted = channel.permissions_for(me)
-    return [PERMISSION_NAMES[name] for name in REQUIRED_PERMISSIONS[kind] if not getattr(granted, name)]
 
 
 def describe_slot(config: GuildConfig) -> str:
@@ -84,13 +79,10 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
             if kind == "discussions" and channel.type is not discord.ChannelType.text:
                 problems.append(f"{channel.mention} ({kind}): private threads need a plain text channel.")
                 continue
-            missing = missing_permissions(channel, me, kind)
+            missing = missing_permissions(channel, me, REQUIRED_PERMISSIONS[kind])
             if missing:
                 problems.append(f"{channel.mention} ({kind}): I'm missing {', '.join(missing)}.")
-            recommended = [
-                PERMISSION_NAMES[name] for name in RECOMMENDED_PERMISSIONS.get(kind, ())
-                if not getattr(channel.permissions_for(me), name)
-            ]
+            recommended = missing_permissions(channel, me, RECOMMENDED_PERMISSIONS.get(kind, ()))
             if recommended:
                 notes.append(f"{channel.mention}: without {', '.join(recommended)}, Hide as spoiler cannot work.")
         if problems:

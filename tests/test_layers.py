@@ -36,6 +36,46 @@ def test_nothing_under_bot_imports_from_cogs() -> None:
     assert {path: names for path, names in offenders.items() if names} == {}
 
 
+def reaches(name: str, packages: tuple[str, ...]) -> bool:
+    return any(name == package or name.startswith(package + ".") for package in packages)
+
+
+# Pure logic: no Discord, no database, no outside I/O, and nothing from the layers above.
+NOT_IN_DOMAIN = ("discord", "aiosqlite", "sqlite3", "aiohttp", "httpx", "openai", "bot.store", "bot.services",
+                 "bot.app", "bot.bot", "cogs")
+
+
+def test_the_domain_imports_no_discord_database_or_outside_io() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(name for name in imported_modules(path) if reaches(name, NOT_IN_DOMAIN))
+        for path in sorted((ROOT / "bot" / "domain").rglob("*.py"))
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def test_use_cases_import_no_discord() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(name for name in imported_modules(path) if reaches(name, ("discord",)))
+        for path in sorted((ROOT / "bot" / "app").rglob("*.py"))
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
+
+
+# The database drivers belong to the store. Outside it, only to name the store's errors (bot/errors.py subclasses
+# sqlite3's), to report a failed start (bot/__main__.py) and to survive a failed cache write (Open Library).
+DRIVER_USERS = {"bot/errors.py", "bot/__main__.py", "bot/services/openlibrary.py"}
+
+
+def test_only_the_store_talks_to_the_database_driver() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(name for name in imported_modules(path)
+                                            if reaches(name, ("sqlite3", "aiosqlite")))
+        for path in sorted((ROOT / "bot").rglob("*.py"))
+        if ROOT / "bot" / "store" not in path.parents
+    }
+    assert {path for path, names in offenders.items() if names} == DRIVER_USERS
+
+
 def test_the_check_sees_an_import_of_a_cog_wherever_it_is(tmp_path: Path) -> None:
     module = tmp_path / "module.py"
     module.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import cogs.club\n"

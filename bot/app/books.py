@@ -6,7 +6,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.domain.books import Book
-from bot.domain.text import is_book_choice, md, picked_book
+from bot.domain.text import clip, is_book_choice, md, picked_book
 from bot.errors import UserError
 from bot.store import Store
 
@@ -34,7 +34,7 @@ class BookResolver:
         if found is None:
             if is_book_choice(text):
                 raise UserError("That book is not in the club's records; pick one from the list.")
-            raise UserError(f"The club has no book called “{md(text[:100])}”; pick one from the list.")
+            raise UserError(f"The club has no book called “{md(clip(text, 100))}”; pick one from the list.")
         return found
 
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from bot.clock import Clock
 from bot.domain.slots import is_valid_timezone, next_slot, parse_hhmm, timezone_choices
-from bot.domain.text import escape_markdown
+from bot.domain.text import clip, md
 from bot.errors import UserError
 from bot.services.feeds import FeedAddressError, check_feed_address
 from bot.store import Store
@@ -72,7 +72,7 @@ class ConfigService:
         if not is_valid_timezone(timezone):
             suggestions = ", ".join(timezone_choices(timezone, limit=3))
             hint = f" Did you mean {suggestions}?" if suggestions else ""
-            raise UserError(f"{escape_markdown(timezone[:60])!s} isn't a time zone I know.{hint}")
+            raise UserError(f"{md(clip(timezone, 60))} isn't a time zone I know.{hint}")
         config = await self.store.config.set_schedule(guild_id, weekday, at.strftime("%H:%M"), timezone)
         return config, next_slot(self.clock.now(), weekday, at, timezone)
 

@@ -415,7 +415,7 @@ class DiscussionService:
         found = await self.books.find(guild_id, book)
         discussion = await self.store.discussions.for_book(guild_id, found.id) if found else None
         if discussion is None:
-            raise UserError(f"“{md(book[:100])}” has no discussion to end; see `/progress` for the books under "
+            raise UserError(f"“{md(clip(book, 100))}” has no discussion to end; see `/progress` for the books under "
                             "discussion.")
         if discussion.ended_at is not None:
             ended_on = day_text(await club_day(self.store, guild_id, discussion.ended_at))

@@ -8,16 +8,16 @@ from datetime import datetime, timedelta
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from bot.app.reviews import ModeratorNotices, ReviewService, club_book, escape_mentions
+from bot.app.reviews import ModeratorNotices, ReviewService, club_book
 from bot.clock import Clock
+from bot.domain.books import Book
 from bot.domain.feeds import guess_book, html_to_text
 from bot.domain.names import NameIndex, author_key
-from bot.domain.spoilers import escape_markdown
+from bot.domain.text import escape_markdown, escape_mentions
 from bot.jobs import FeedPoll, Run, Schedules
 from bot.services.feeds import FeedEntry, FeedError, FeedResult, select_new
 from bot.services.openlibrary import Catalogue
 from bot.store import Store
-from bot.store.books import Book
 from bot.store.config import Feed
 from bot.store.reviews import FeedReview, Review
 

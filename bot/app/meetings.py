@@ -22,7 +22,7 @@ from bot.domain.meetings import (
     parse_when,
     reminder_times,
 )
-from bot.domain.text import md, picked_book
+from bot.domain.text import clip, md, picked_book, truncate
 from bot.errors import NotConfigured, UserError
 from bot.jobs import MeetingEnd, MeetingReminder, Run, Schedules
 from bot.scheduler import PermanentJobError
@@ -32,7 +32,10 @@ from bot.store.meetings import Meeting, ReminderKind
 
 log = logging.getLogger(__name__)
 
-MAX_LOCATION = 100  # Discord's limit for an event's location
+# Discord's limits for a scheduled event's location, name and description.
+MAX_LOCATION = 100
+EVENT_NAME_LIMIT = 100
+EVENT_DESCRIPTION_LIMIT = 1000
 EventStatus = Literal["scheduled", "active", "completed", "cancelled"]
 
 
@@ -98,7 +101,7 @@ class NextMeeting:
 
 def event_name(meeting: Meeting) -> str:
     name = f"Book club: {meeting.book.title}" if meeting.book is not None else "Book club meeting"
-    return name if len(name) <= 100 else name[:99] + "…"
+    return truncate(name, EVENT_NAME_LIMIT)
 
 
 def event_description(meeting: Meeting) -> str:
@@ -110,7 +113,7 @@ def event_description(meeting: Meeting) -> str:
     if meeting.repeat != "none":
         lines.append(f"Repeats {REPEAT_LABELS[meeting.repeat]}.")
     lines.append("Mark yourself Interested; /meeting notify on for reminders.")
-    return "\n".join(lines)[:1000]
+    return truncate("\n".join(lines), EVENT_DESCRIPTION_LIMIT)
 
 
 def event_spec(meeting: Meeting) -> EventSpec:
@@ -407,7 +410,7 @@ class MeetingService:
         exact = [book for book in matches if book.title.casefold() == wanted]
         if exact or len(matches) == 1:
             return (exact or matches)[0]
-        raise UserError(f"No club read is called “{md(text[:100])}”; pick one from the list "
+        raise UserError(f"No club read is called “{md(clip(text, 100))}”; pick one from the list "
                         "(moderators add reads with `/club add`). Nothing was scheduled.")
 
     async def settings(self, guild_id: int) -> GuildConfig:

@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.domain.answers import day_text
 from bot.domain.books import Book
-from bot.domain.ids import picked_id
 from bot.domain.names import title_key
 from bot.domain.polls import MAX_AUTHOR, MAX_CANDIDATES, MAX_PER_MEMBER, MAX_TITLE, NominationKey
-from bot.domain.text import BOOK_CHOICE, clean_line, md, titled
+from bot.domain.text import clean_line, clip, is_book_choice, md, picked_book, titled
 from bot.errors import NotAllowed, UserError
 from bot.services.openlibrary import Catalogue
 from bot.store import Store
@@ -124,12 +123,12 @@ class NominationService:
 
     async def _nomination(self, guild_id: int, text: str) -> Nomination:
         nominations = await self.store.polls.nominations(guild_id)
-        if BOOK_CHOICE.match(text.strip()):
-            book_id = picked_id(BOOK_CHOICE, text)
+        if is_book_choice(text):
+            book_id = picked_book(text)
             found = [n for n in nominations if n.book.id == book_id]
         else:
             key = title_key(text.rpartition(" by ")[0] if " by " in text else text)
             found = [n for n in nominations if key and title_key(n.book.title) == key]
         if not found:
-            raise UserError(f"No book called “{md(text[:100])}” is nominated; pick one from the list.")
+            raise UserError(f"No book called “{md(clip(text, 100))}” is nominated; pick one from the list.")
         return found[0]

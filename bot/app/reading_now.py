@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 from bot.app.posts import Post, PostsPort
 from bot.clock import Clock
-from bot.domain.meeting_answers import md
 from bot.domain.slots import WEEKDAYS, next_slot, parse_hhmm
+from bot.domain.text import md
 from bot.jobs import ReadingNow, Run, Schedules
 from bot.store import Store
 from bot.store.discussions import SectionThread

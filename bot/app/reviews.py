@@ -12,16 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from bot.app.books import BookResolver
 from bot.app.reading_now import ReadingNowChanges
 from bot.clock import Clock
+from bot.domain.books import Book
+from bot.domain.feeds import guess_book
 from bot.domain.ids import picked_id
 from bot.domain.reviews import EmbedSpec, ReviewCard, announcement, next_announcement, parse_footer, parse_rating
-from bot.domain.text import clean_line, md
+from bot.domain.text import clean_line, clip, escape_mentions, is_book_choice, md
 from bot.errors import NotAllowed, NotConfigured, UserError
 from bot.jobs import AnnounceReviews, FeedPoll, ReviewSlot, Run, Schedules
 from bot.services.openlibrary import Catalogue
 from bot.store import Store
-from bot.store.books import Book
 from bot.store.config import GuildConfig
 from bot.store.reviews import Review
 
@@ -127,10 +129,9 @@ class PostRemover(Protocol):
 
 
 def review_label(review: Review) -> str:
-    book = f"{review.book_title} by {review.book_author}" if review.book_author else review.book_title
     stars = f" · {review.rating}★" if review.rating else ""
     state = " · queued" if review.status != "announced" else ""
-    return f"#{review.id} {book} · {review.reviewer_name}{stars}{state}"
+    return f"#{review.id} {review.book_label} · {review.reviewer_name}{stars}{state}"
 
 
 class ReviewService:
@@ -146,6 +147,17 @@ class ReviewService:
         self.catalogue = catalogue
 
     # -- writing --------------------------------------------------------------------------------------
+
+    async def started_draft(self, guild_id: int, text: str) -> tuple[str, str]:
+        """The title and author `/review write book:` fills in: a club book's, else a guess at "Title by Author" in
+        what was typed (the typed text as the title when there is none); nothing for a choice that is gone."""
+        known = await BookResolver(self.store).find(guild_id, text)
+        if known is not None:
+            return known.title, known.author
+        if is_book_choice(text):
+            return "", ""
+        guess = guess_book(text)
+        return (guess.title, guess.author or "") if guess else (text.strip(), "")
 
     async def write(self, guild_id: int, member_id: int, reviewer_name: str, *, title: str, author: str,
                     rating: str, body: str, spoilers: str) -> Written:
@@ -266,7 +278,7 @@ class ReviewService:
         review_id = picked_id(REVIEW_CHOICE, text)
         review = await self.store.reviews.get(guild_id, review_id) if review_id else None
         if review is None:
-            raise UserError(f"There is no review “{md(text[:60])}”; pick one from the list.")
+            raise UserError(f"There is no review “{md(clip(text, 60))}”; pick one from the list.")
         if review.member_id != member_id and not moderator:
             raise NotAllowed("You can only delete your own reviews.")
         reviews = self.store.reviews
@@ -397,11 +409,3 @@ class Announcer:
                 "`/review announce-now`.")
         if await self.notices.notify(channel_id, text):
             await self.store.state.set(key, problem)
-
-
-_MENTION = re.compile(r"@(everyone|here|[!&]?[0-9]{17,20})")
-
-
-def escape_mentions(text: str) -> str:
-    """Shown, not pinged: the text's mentions broken by an invisible space (the message pings nobody anyway)."""
-    return _MENTION.sub("@\u200b\\1", text)

@@ -429,13 +429,9 @@ def _isbn10_of(isbn13: str | None) -> str | None:
     return body + ("X" if check == 10 else str(check))
 
 
-def export_csv(books: Iterable[ExportBook]) -> bytes:
-    """The books as a Goodreads library export (shelf `read`), which Goodreads and `parse_export` read back."""
-    return _HEADER_LINE + b"".join(_export_line(book) for book in books)
-
-
 def export_files(books: Iterable[ExportBook]) -> list[bytes]:
-    """The books as one export file, or as several when one would be more than `/club import` takes.
+    """The books as a Goodreads library export (shelf `read`), which Goodreads and `parse_export` read back: one
+    file, or several when one would be more than `/club import` takes.
 
     Every file holds at most MAX_ROWS books in at most MAX_BYTES, so each imports back as it is.
     """

@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.domain.slots import next_slot, parse_hhmm
-from bot.domain.spoilers import escape_markdown, hide
-from bot.domain.text import cut_point, truncate
+from bot.domain.spoilers import hide
+from bot.domain.text import cut_point, escape_markdown, truncate
 
 MAX_REVIEW = 4000
 MAX_SPOILERS = 1000

@@ -81,11 +81,6 @@ def _folded_zone_names() -> tuple[tuple[str, str], ...]:
     return tuple((name, name.casefold()) for name in _zone_names())
 
 
-@cache
-def _zones_by_folded_name() -> dict[str, str]:
-    return {low: name for name, low in _folded_zone_names()}
-
-
 def _fold_zone_text(text: str) -> str:
     return "_".join(text.strip().split()).casefold()
 
@@ -93,11 +88,6 @@ def _fold_zone_text(text: str) -> str:
 def is_valid_timezone(name: str) -> bool:
     """Whether `name` is exactly an IANA zone name this machine knows (as stored in settings)."""
     return name in _zone_set()
-
-
-def resolve_timezone(text: str) -> str | None:
-    """The IANA name typed with any case or with spaces for underscores ("america/new york"), or None."""
-    return _zones_by_folded_name().get(_fold_zone_text(text))
 
 
 def _commonness(name: str) -> tuple[int, str]:

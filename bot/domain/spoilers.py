@@ -20,11 +20,6 @@ _MIN_ROOM = len(_LAST_PIPE)
 
 
 
-def hidden_length(text: str) -> int:
-    """How many characters `hide` needs to show `text` in one message without a header."""
-    return len(_TAG) * 2 + _cost(text)
-
-
 def _cost(text: str) -> int:
     """Characters `text` takes between the tags when it ends a message."""
     return len(escape_markdown(text)) + (_LAST_PIPE_EXTRA if text.endswith("|") else 0)

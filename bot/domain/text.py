@@ -5,8 +5,9 @@
 controls (overrides, embeddings, isolates, direction marks) that would make an echoed title
 display reversed or drag the bot's own words along with it.
 
-`md` escapes a line for Discord's markdown and `titled` shows a book with it; `book_choice` and `picked_book` are
-the `book:<id>` codec of every book autocomplete.
+`md` escapes a line for Discord's markdown and `titled` shows a book with it; `escape_mentions` keeps mentions
+readable where markdown is not escaped; `book_choice` and `picked_book` are the `book:<id>` codec of every book
+autocomplete.
 
 `truncate` and `graphemes` cut between user-perceived characters (Unicode grapheme clusters, the
 `regex` package's `\\X`), so an emoji family, a flag or a letter with its accents is never split.
@@ -29,8 +30,9 @@ _GRAPHEME = regex.compile(r"\X")
 _MAY_JOIN = regex.compile(r"[\p{M}\u200d\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f\U0001f1e6-\U0001f1ff\r]")
 
 _ESCAPES = str.maketrans({char: "\\" + char for char in string.punctuation})
+_MENTION = re.compile(r"@(everyone|here|[!&]?[0-9]{17,20})")
 # An autocomplete choice's value for a book: what the member picked, as opposed to a title they typed.
-BOOK_CHOICE = re.compile(r"^book:(\d+)$")
+_BOOK_CHOICE = re.compile(r"^book:(\d+)$")
 
 
 def escape_markdown(text: str) -> str:
@@ -43,6 +45,11 @@ def escape_markdown(text: str) -> str:
     not rendered, but only `allowed_mentions` stops Discord from notifying people.
     """
     return text.translate(_ESCAPES)
+
+
+def escape_mentions(text: str) -> str:
+    """Shown, not pinged: the text's mentions broken by an invisible space (the message pings nobody anyway)."""
+    return _MENTION.sub("@\u200b\\1", text)
 
 
 def md(text: str) -> str:
@@ -63,12 +70,12 @@ def book_choice(book_id: int) -> str:
 
 def picked_book(text: str) -> int | None:
     """The book id of an autocomplete value (`book:12`), or None for typed text or a forged, out-of-range id."""
-    return picked_id(BOOK_CHOICE, text)
+    return picked_id(_BOOK_CHOICE, text)
 
 
 def is_book_choice(text: str) -> bool:
     """Whether the text has the form of an autocomplete value, valid or not."""
-    return BOOK_CHOICE.match(text.strip()) is not None
+    return _BOOK_CHOICE.match(text.strip()) is not None
 
 
 def clean_line(text: str) -> str:

@@ -8,17 +8,7 @@ from pathlib import Path
 
 from bot.store.books import BookRepository
 from bot.store.config import ConfigRepository, FeedRepository
-from bot.store.db import (
-    BUSY_TIMEOUT_SECONDS,
-    Database,
-    StoreBusy,
-    StoreError,
-    StoreFull,
-    StoreUnavailable,
-    is_busy,
-    is_full,
-    start_integrity_check,
-)
+from bot.store.db import BUSY_TIMEOUT_SECONDS, Database, StoreError, is_busy, start_integrity_check
 from bot.store.discussions import DiscussionRepository
 from bot.store.history import CatalogueCacheRepository, HistoryRepository
 from bot.store.jobs import JobRepository, StateRepository
@@ -26,8 +16,7 @@ from bot.store.meetings import MeetingRepository
 from bot.store.polls import PollRepository
 from bot.store.reviews import ReviewRepository
 
-__all__ = ["BUSY_TIMEOUT_SECONDS", "Store", "StoreBusy", "StoreError", "StoreFull", "StoreUnavailable", "is_busy",
-           "is_full", "start_integrity_check"]
+__all__ = ["BUSY_TIMEOUT_SECONDS", "Store", "StoreError", "is_busy", "start_integrity_check"]
 
 
 class Store:

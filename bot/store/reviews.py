@@ -46,6 +46,11 @@ class Review(BaseModel):
     created_at: datetime
     announced_at: datetime | None = None
 
+    @property
+    def book_label(self) -> str:
+        """"Title by Author", or the title alone when the author is unknown (as `Book.label`)."""
+        return f"{self.book_title} by {self.book_author}" if self.book_author else self.book_title
+
 
 class FeedReview(BaseModel):
     """A blog post about to join the queue."""

@@ -1,5 +1,5 @@
-"""Who may run what: the moderator decorator (Discord's default permission plus a runtime check of the same
-rule), the member's own right to post where the bot would post for them, and per-member cooldowns."""
+"""Who may run what: the moderator check (Manage Server or the club's moderator role), the member's own right to post
+where the bot would post for them, and per-member cooldowns."""
 
 from __future__ import annotations
 
@@ -115,20 +115,6 @@ async def _check(interaction: discord.Interaction[Any]) -> bool:
     return True
 
 
-def moderator_only() -> Callable[[T], T]:
-    """Hides the command from non-moderators by default and enforces it at run time.
-
-    Discord applies default permissions to top-level commands only, so on a sub-command
-    the runtime check is what protects it.
-    """
-
-    def decorator(func: T) -> T:
-        func = app_commands.default_permissions(manage_guild=True)(func)  # type: ignore[arg-type]
-        return app_commands.check(_check)(func)  # type: ignore[arg-type, return-value]
-
-    return decorator
-
-
 def moderator_check() -> Callable[[T], T]:
-    """The runtime check alone, for sub-commands of a group that members also use."""
+    """The moderator check for a sub-command: Discord applies `default_permissions` only to top-level commands."""
     return app_commands.check(_check)  # type: ignore[return-value]

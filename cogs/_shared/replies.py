@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import discord
@@ -35,9 +36,17 @@ PERMISSION_NAMES = {
     "manage_threads": "Manage Threads",
     "manage_messages": "Manage Messages",
     "manage_webhooks": "Manage Webhooks",
+    "connect": "Connect",
     # The flag is SEND_POLLS; Discord's server settings call it Create Polls, which is where a moderator looks.
     "send_polls": "Create Polls",
 }
+
+
+def missing_permissions(channel: discord.abc.GuildChannel | discord.Thread, me: discord.Member,
+                        names: Iterable[str]) -> list[str]:
+    """The permissions the bot lacks in `channel`, as Discord's settings name them."""
+    granted = channel.permissions_for(me)
+    return [PERMISSION_NAMES.get(name, name) for name in names if not getattr(granted, name)]
 
 
 async def reply(interaction: discord.Interaction[Any], content: str | None = None, *, ephemeral: bool = True,

@@ -14,8 +14,9 @@ from discord.ext import commands
 
 from bot.domain.answers import EXAMPLES, stars_text
 from bot.domain.books import ClubRead
-from bot.domain.text import book_choice, md, truncate
+from bot.domain.text import md
 from cogs._shared.checks import ASK_LIMIT, cooldown_left, posts_for_member
+from cogs._shared.choices import club_book_choices
 from cogs._shared.replies import NO_PINGS, guild_of, reply
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ class AskCog(commands.Cog):
         if interaction.guild_id is None:
             return []
         books = await self.service.choices(interaction.guild_id, current, ("reading", "finished"))
-        return [app_commands.Choice(name=truncate(found.label, 100), value=book_choice(found.id)) for found in books]
+        return club_book_choices(books)
 
     # -- /ask and mentions ------------------------------------------------------------------------
 

@@ -15,10 +15,18 @@ from bot.domain.answers import day_text, stars_text
 from bot.domain.books import ClubRead, ReadStatus
 from bot.domain.goodreads import MAX_BYTES
 from bot.domain.slots import WEEKDAYS
-from bot.domain.text import book_choice, md, titled, truncate
+from bot.domain.text import md, titled, truncate
 from bot.errors import UserError
 from cogs._shared.checks import NotModerator, is_moderator, moderator_check
-from cogs._shared.replies import COLOUR, NO_PINGS, PERMISSION_NAMES, ErrorReportingView, guild_of, reply
+from cogs._shared.choices import club_book_choices
+from cogs._shared.replies import (
+    COLOUR,
+    NO_PINGS,
+    ErrorReportingView,
+    guild_of,
+    missing_permissions,
+    reply,
+)
 
 if TYPE_CHECKING:
     from bot.bot import BookClubBot
@@ -58,8 +66,7 @@ class ChannelPoster:
         channel = self.guild.get_channel_or_thread(channel_id)
         if not isinstance(channel, discord.TextChannel | discord.Thread):
             return f"<#{channel_id}> is gone"
-        missing = [PERMISSION_NAMES[name] for name in ("view_channel", "send_messages")
-                   if not getattr(channel.permissions_for(self.guild.me), name)]
+        missing = missing_permissions(channel, self.guild.me, ("view_channel", "send_messages"))
         if missing:
             return f"I'm missing {', '.join(missing)} in {channel.mention}"
         try:
@@ -224,7 +231,7 @@ class ClubCog(commands.Cog):
         if interaction.guild_id is None:
             return []
         books = await self.service.choices(interaction.guild_id, current, statuses)
-        return [app_commands.Choice(name=truncate(found.label, 100), value=book_choice(found.id)) for found in books]
+        return club_book_choices(books)
 
     # -- /club history ----------------------------------------------------------------------------
 

@@ -12,12 +12,13 @@ from discord.ext import commands
 from bot.app.discussion_texts import dated, describe_threads, thread_mention
 from bot.app.discussions import Discussion
 from bot.domain.answers import day_text
-from bot.domain.text import book_choice, md, truncate
+from bot.domain.text import md, truncate
 from bot.errors import NotConfigured, UserError
 from cogs._shared.checks import (
     moderator_check,
 )
-from cogs._shared.replies import PERMISSION_NAMES, guild_of, reply
+from cogs._shared.choices import MAX_CHOICES, club_book_choice, club_book_choices
+from cogs._shared.replies import guild_of, missing_permissions, reply
 from cogs.discussions.threads import ChannelThreads, DiscordThreads, ThreadMembers
 
 if TYPE_CHECKING:
@@ -75,8 +76,7 @@ class DiscussionsCog(commands.Cog):
         if not isinstance(channel, discord.TextChannel):
             raise NotConfigured("The discussions channel is gone or is not a text channel; set it again with "
                                 "`/config channels`.")
-        granted = channel.permissions_for(guild.me)
-        missing = [PERMISSION_NAMES[name] for name in START_PERMISSIONS if not getattr(granted, name)]
+        missing = missing_permissions(channel, guild.me, START_PERMISSIONS)
         if missing:
             raise UserError(f"I can't open threads in {channel.mention}: I'm missing {', '.join(missing)}. "
                             "Nothing was created.")
@@ -88,7 +88,7 @@ class DiscussionsCog(commands.Cog):
         if interaction.guild_id is None:
             return []
         books = await self.service.suggest_books(interaction.guild_id, current)
-        return [app_commands.Choice(name=truncate(book.label, 100), value=book_choice(book.id)) for book in books]
+        return club_book_choices(books)
 
     # -- /discuss end -----------------------------------------------------------------------------
 
@@ -195,10 +195,10 @@ class DiscussionsCog(commands.Cog):
             return []
         needle = current.strip().casefold()
         return [
-            app_commands.Choice(name=truncate(discussion.label, 100), value=book_choice(discussion.book_id))
+            club_book_choice(discussion.book_id, discussion.label)
             for discussion in await self.service.discussions(interaction.guild_id)
             if not discussion.ended and needle in discussion.label.casefold()
-        ][:25]
+        ][:MAX_CHOICES]
 
     @progress.autocomplete("section")
     async def section_autocomplete(self, interaction: discord.Interaction[BookClubBot],
@@ -213,4 +213,4 @@ class DiscussionsCog(commands.Cog):
         return [
             app_commands.Choice(name=truncate(dated(s.section.label, s.target_date), 100), value=s.name)
             for s in discussion.sections if needle in s.section.label.casefold()
-        ][:25]
+        ][:MAX_CHOICES]

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.domain.spoilers import escape_markdown, hide
+from bot.domain.spoilers import hide
+from bot.domain.text import md
 from bot.errors import UserError
 from cogs._shared.replies import NO_PINGS, PERMISSION_NAMES
 
@@ -85,7 +86,7 @@ class Reposter:
             if message.attachments and not granted.attach_files:
                 raise UserError(f"I need {PERMISSION_NAMES['attach_files']} in {channel.mention} to post its "
                                 "attachments again; nothing was changed.")
-            header = f"{header} · from {escape_markdown(message.author.display_name)}"
+            header = f"{header} · from {md(message.author.display_name)}"
         files = [await attachment.to_file(spoiler=True) for attachment in message.attachments]
         parts = hide(message.content, header=header) if message.content else [header]
         posted: list[discord.Message] = []

@@ -62,7 +62,7 @@ class SpoilersCog(commands.Cog):
                       label: app_commands.Range[str, 1, MAX_LABEL] | None = None) -> None:
         label = clean_line(label) if label else ""
         title = f"Spoiler · {md(label)}" if label else "Spoiler"
-        parts = hide(text, header=f"**{title}** · from {md(clean_line(interaction.user.display_name))}")
+        parts = hide(text, header=f"**{title}** · from {md(interaction.user.display_name)}")
         await interaction.response.send_message(parts[0], allowed_mentions=NO_PINGS)
         for part in parts[1:]:
             await interaction.followup.send(part, allowed_mentions=NO_PINGS)

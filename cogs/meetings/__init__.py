@@ -15,12 +15,13 @@ from discord.ext import commands
 from bot.app.meetings import EventState, Meeting
 from bot.app.reading_now import timestamp, where
 from bot.domain.ids import parse_id
-from bot.domain.meeting_answers import md
 from bot.domain.meetings import REPEAT_LABELS, RepeatKind, local_time
+from bot.domain.text import md, truncate
 from bot.errors import NotConfigured, UserError
 from bot.jobs import MeetingEnd, MeetingReminder, ReadingNow
 from cogs._shared.checks import moderator_check
-from cogs._shared.replies import COLOUR, guild_of, reply
+from cogs._shared.choices import club_book_choices
+from cogs._shared.replies import COLOUR, guild_of, missing_permissions, reply
 from cogs.meetings.ports import EVENT_STATUSES, REMINDER_ROLE, DiscordPorts
 
 if TYPE_CHECKING:
@@ -112,9 +113,7 @@ class MeetingsCog(commands.Cog, name=COG_NAME):
             channel = guild.get_channel(int(picked.group(1)))
             if not isinstance(channel, discord.VoiceChannel | discord.StageChannel):
                 raise UserError("`where` must be a voice or stage channel, or a place or link.")
-            missing = [name for name, granted in (("View Channel", channel.permissions_for(guild.me).view_channel),
-                                                  ("Connect", channel.permissions_for(guild.me).connect))
-                       if not granted]
+            missing = missing_permissions(channel, guild.me, ("view_channel", "connect"))
             if missing:
                 raise UserError(f"I can't host the event in {channel.mention}: I'm missing {', '.join(missing)}.")
             return channel.id, None
@@ -145,8 +144,7 @@ class MeetingsCog(commands.Cog, name=COG_NAME):
                                 current: str) -> list[app_commands.Choice[str]]:
         if interaction.guild_id is None:
             return []
-        return [app_commands.Choice(name=book.label[:100], value=f"book:{book.id}")
-                for book in await self.service.club_books(interaction.guild_id, current)]
+        return club_book_choices(await self.service.club_books(interaction.guild_id, current))
 
     # -- /meeting list, next, cancel ----------------------------------------------------------------------
 
@@ -160,7 +158,7 @@ class MeetingsCog(commands.Cog, name=COG_NAME):
             return
         lines = [meeting_line(meeting) + (f" · {count} interested" if count is not None else "")
                  for meeting, count in upcoming]
-        embed = discord.Embed(title="Upcoming meetings", colour=COLOUR, description="\n".join(lines)[:4096])
+        embed = discord.Embed(title="Upcoming meetings", colour=COLOUR, description=truncate("\n".join(lines), 4096))
         await reply(interaction, embed=embed)
 
     @meeting.command(name="next", description="The next meeting: when, where, which book and who is interested")
@@ -185,7 +183,7 @@ class MeetingsCog(commands.Cog, name=COG_NAME):
             interested = f"{len(found.interested)}: " + ", ".join(md(name) for name in found.interested)
         else:
             interested = "Nobody yet: mark yourself Interested on the event."
-        embed.add_field(name="Interested", value=interested[:1024], inline=False)
+        embed.add_field(name="Interested", value=truncate(interested, 1024), inline=False)
         await reply(interaction, embed=embed)
 
     @meeting.command(name="cancel", description="Cancel a meeting, its event and its reminders (moderators)")

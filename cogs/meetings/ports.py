@@ -11,6 +11,7 @@ import discord
 
 from bot.app.meetings import EventSpec
 from bot.app.posts import Post
+from bot.domain.text import truncate
 from bot.errors import UserError
 from bot.scheduler import PermanentJobError
 from cogs._shared.replies import COLOUR, NO_PINGS
@@ -103,7 +104,7 @@ class DiscordPorts:
     def embed(self, post: Post) -> discord.Embed:
         embed = discord.Embed(title=post.title, description=post.description, colour=COLOUR)
         for name, value in post.fields:
-            embed.add_field(name=name[:256], value=value[:1024], inline=False)
+            embed.add_field(name=truncate(name, 256), value=truncate(value, 1024), inline=False)
         embed.set_footer(text=post.footer)
         if post.thumbnail_url:
             embed.set_thumbnail(url=post.thumbnail_url)

@@ -11,15 +11,15 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app.polls import Poll, PollMode
-from bot.domain.answers import titled
 from bot.domain.durations import format_duration, parse_duration
 from bot.domain.polls import MAX_PER_MEMBER
-from bot.domain.text import truncate
+from bot.domain.text import titled, truncate
 from bot.errors import NotConfigured, UserError
 from bot.jobs import PollClose
 from cogs._shared.checks import is_moderator, moderator_check
+from cogs._shared.choices import club_book_choices
 from cogs._shared.ids import STALE_COMPONENT
-from cogs._shared.replies import NO_PINGS, PERMISSION_NAMES, guild_of, reply
+from cogs._shared.replies import NO_PINGS, guild_of, missing_permissions, reply
 from cogs.polls.embeds import plural, result_embed, tally_embed, when
 from cogs.polls.ports import DiscordPolls
 from cogs.polls.views import BALLOT_ITEMS, COG_NAME, ballot_message, ranking_of
@@ -33,11 +33,6 @@ MODE_CHOICES = [
 ]
 POST_PERMISSIONS = ("view_channel", "send_messages", "embed_links", "read_message_history")
 ANNOUNCE_PERMISSIONS = ("view_channel", "send_messages", "embed_links", "attach_files")
-
-
-def missing_permissions(channel: discord.abc.GuildChannel, me: discord.Member, names: Sequence[str]) -> list[str]:
-    granted = channel.permissions_for(me)
-    return [PERMISSION_NAMES.get(name, "Create Polls") for name in names if not getattr(granted, name)]
 
 
 class PollsCog(commands.Cog, name=COG_NAME):
@@ -106,8 +101,7 @@ class PollsCog(commands.Cog, name=COG_NAME):
         needle = current.strip().casefold()
         nominations = await self.nominating.withdrawable(interaction.guild_id, interaction.user.id,
                                                          moderator=await is_moderator(interaction))
-        return [app_commands.Choice(name=truncate(n.book.label, 100), value=f"book:{n.book.id}")
-                for n in nominations if needle in n.book.label.casefold()][:25]
+        return club_book_choices(n.book for n in nominations if needle in n.book.label.casefold())
 
     # -- /poll start ------------------------------------------------------------------------------
 

@@ -10,18 +10,12 @@ from datetime import datetime
 import discord
 
 from bot.app.polls import Poll
-from bot.domain.answers import titled
 from bot.domain.polls import Outcome, round_lines, tally_lines
-from bot.domain.spoilers import escape_markdown
-from bot.domain.text import clean_line, truncate
+from bot.domain.text import md, titled, truncate
 from bot.domain.voting import Round
 from cogs._shared.replies import COLOUR
 
 QUESTION = "What should the club read next?"
-
-
-def md(text: str) -> str:
-    return escape_markdown(clean_line(text))
 
 
 def mentions(member_ids: Sequence[int]) -> str:

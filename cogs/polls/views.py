@@ -13,12 +13,10 @@ from typing import Any, Protocol, runtime_checkable
 import discord
 
 from bot.app.polls import Poll
-from bot.domain.answers import titled
 from bot.domain.ids import parse_id
-from bot.domain.text import truncate
+from bot.domain.text import md, titled, truncate
 from bot.errors import UserError
 from cogs._shared.replies import report_error
-from cogs.polls.embeds import md
 
 COG_NAME = "Polls"
 ORDINALS = ("1st", "2nd", "3rd", "4th", "5th", "6th", "7th", "8th", "9th", "10th")

@@ -9,13 +9,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app.reviews import Posting, Review, review_label
-from bot.domain.feeds import guess_book
-from bot.domain.spoilers import escape_markdown
-from bot.domain.text import clean_line, clip, truncate
+from bot.domain.text import clip, md, truncate
 from bot.errors import NotConfigured, UserError
 from bot.jobs import AnnounceReviews, FeedPoll, ReviewSlot
 from bot.services.feeds import FeedReader
 from cogs._shared.checks import REVIEW_LIMIT, is_moderator, member_cooldown, moderator_check
+from cogs._shared.choices import club_book_choices
 from cogs._shared.replies import COLOUR, NO_PINGS, guild_of, reply, user_message
 from cogs.reviews.ports import DiscordReviewPorts, review_messages
 from cogs.reviews.views import Draft, FixDraftView, ListQuery, PageButton, ReviewModal, list_page
@@ -24,10 +23,6 @@ if TYPE_CHECKING:
     from bot.bot import BookClubBot
 
 QUEUE_LINES = 20
-
-
-def md(text: str) -> str:
-    return escape_markdown(clean_line(text))
 
 
 @app_commands.guild_only()
@@ -66,12 +61,8 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
         guild = guild_of(interaction)
         draft = Draft()
         if book:
-            known = await self.bot.services.books.find(guild.id, book)
-            if known is not None:
-                draft = Draft(title=known.title, author=known.author)
-            elif not book.strip().startswith("book:"):
-                guess = guess_book(book)
-                draft = Draft(title=guess.title, author=guess.author or "") if guess else Draft(title=book.strip())
+            title, author = await self.reviews.started_draft(guild.id, book)
+            draft = Draft(title=title, author=author)
         await interaction.response.send_modal(ReviewModal(draft, self.submit))
 
     async def book_choices(self, interaction: discord.Interaction[BookClubBot],
@@ -79,7 +70,7 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
         if interaction.guild_id is None:
             return []
         books = await self.reviews.book_choices(interaction.guild_id, current)
-        return [app_commands.Choice(name=truncate(book.label, 100), value=f"book:{book.id}") for book in books]
+        return club_book_choices(books)
 
     @write.autocomplete("book")
     async def write_book_autocomplete(self, interaction: discord.Interaction[BookClubBot],
@@ -160,15 +151,14 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
         await interaction.response.defer(ephemeral=True, thinking=True)
         deleted = await self.reviews.delete(guild.id, review, interaction.user.id,
                                             moderator=await is_moderator(interaction), posts=self.ports)
-        label = f"{deleted.book_title} by {deleted.book_author}" if deleted.book_author else deleted.book_title
         if deleted.status == "announced" and deleted.message_ids:
             done = f"its post in <#{deleted.channel_id}> is gone too"
         elif deleted.status == "announced":
             done = "it had no post of its own to take down"
         else:
             done = "it was taken out of the queue before being posted"
-        await reply(interaction, f"Deleted review #{deleted.id} of **{md(label)}** by {md(deleted.reviewer_name)}; "
-                                 f"{done}.")
+        await reply(interaction, f"Deleted review #{deleted.id} of **{md(deleted.book_label)}** by "
+                                 f"{md(deleted.reviewer_name)}; {done}.")
 
     @delete.autocomplete("review")
     async def delete_autocomplete(self, interaction: discord.Interaction[BookClubBot],
@@ -201,11 +191,10 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
 
     @staticmethod
     def queue_line(number: int, review: Review) -> str:
-        label = f"{review.book_title} by {review.book_author}" if review.book_author else review.book_title
         who = f"the blog {md(review.reviewer_name)}" if review.source == "feed" else md(review.reviewer_name)
         stars = f" · {review.rating}★" if review.rating else ""
         posting = " · being posted" if review.status == "announcing" else ""
-        return (f"{number}. **{md(truncate(label, 120))}** from {who}{stars} · #{review.id} · "
+        return (f"{number}. **{md(truncate(review.book_label, 120))}** from {who}{stars} · #{review.id} · "
                 f"{discord.utils.format_dt(review.created_at, 'R')}{posting}")
 
     @staticmethod

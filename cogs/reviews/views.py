@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.app.reviews import Review
-from bot.domain.feeds import truncate
 from bot.domain.ids import parse_id
 from bot.domain.reviews import MAX_REVIEW, MAX_SPOILERS, star_line
-from bot.domain.spoilers import escape_markdown, hide
+from bot.domain.spoilers import hide
+from bot.domain.text import clean_line, md, truncate
 from bot.errors import UserError
 from cogs._shared.ids import STALE_COMPONENT
 from cogs._shared.replies import COLOUR, ErrorReportingModal, ErrorReportingView, report_error
@@ -104,15 +104,14 @@ def jump_url(review: Review) -> str | None:
 
 
 def review_field(review: Review) -> tuple[str, str]:
-    label = f"{review.book_title} by {review.book_author}" if review.book_author else review.book_title
-    name = escape_markdown(truncate(" ".join(label.split()), 120))
+    name = md(truncate(clean_line(review.book_label), 120))
     facts = [star_line(review.rating)] if review.rating else []
-    who = escape_markdown(truncate(review.reviewer_name, 80))
+    who = md(truncate(clean_line(review.reviewer_name), 80))
     facts.append(f"from the blog {who}" if review.source == "feed" else who)
     facts.append(discord.utils.format_dt(review.created_at, "D"))
     if url := jump_url(review):
         facts.append(f"[the post]({url})")
-    excerpt = escape_markdown(truncate(" ".join(review.body.split()), EXCERPT))
+    excerpt = md(truncate(clean_line(review.body), EXCERPT))
     value = " · ".join(facts) + (f"\n> {excerpt}" if excerpt else "")
     if review.spoilers and jump_url(review):
         value += "\n(spoilers in the post)"

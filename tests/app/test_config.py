@@ -29,6 +29,16 @@ async def test_the_slot_is_checked_then_saved_with_its_next_time(store: Store, c
     assert (await service.show(GUILD_B)).next_slot is None
 
 
+async def test_an_unknown_time_zone_is_quoted_back_without_its_direction_controls(store: Store,
+                                                                                   clock: ManualClock) -> None:
+    service = ConfigService(store, clock)
+    with pytest.raises(UserError) as refused:
+        await service.set_schedule(GUILD_A, 0, "18:00", "\u202eMars/Olympus\u2066")
+    assert "Olympus" in str(refused.value)
+    assert "\u202e" not in str(refused.value) and "\u2066" not in str(refused.value), "it would show reversed"
+    assert not (await service.get(GUILD_A)).has_schedule
+
+
 async def test_the_moderator_role_and_feeds_stay_in_their_server(store: Store, clock: ManualClock) -> None:
     service = ConfigService(store, clock, allow_private_feeds=True)
     await service.set_moderator_role(GUILD_A, 77)

@@ -7,15 +7,17 @@ from typing import Any
 
 import pytest
 
-from bot.app.meetings import EventSpec, EventState, MeetingService
+from bot.app.meetings import EventSpec, EventState, MeetingService, event_name
 from bot.app.posts import Post
 from bot.app.reading_now import ReadingNowService
 from bot.clock import ManualClock
+from bot.domain.books import Book
 from bot.domain.sections import parse_sections
 from bot.errors import UserError
 from bot.jobs import AnyJob, Run, decode
 from bot.scheduler import Scheduler
 from bot.store import Store
+from bot.store.meetings import Meeting
 
 GUILD = 1
 MOD = 10
@@ -257,3 +259,14 @@ async def test_start_up_finds_an_event_created_just_before_a_crash_and_forgets_a
     assert (kept.id, kept.event_id) == (meeting.id, meeting.event_id)
     assert await store.meetings.get(GUILD, orphan.id) is None
     assert len(await store.jobs.list_for_guild(GUILD)) == 3
+
+
+def test_a_long_book_title_is_cut_for_the_event_name_between_whole_characters() -> None:
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    at = datetime(2026, 3, 26, 19, 30, tzinfo=UTC)
+    meeting = Meeting(id=1, guild_id=1, starts_at=at, ends_at=at + timedelta(hours=1), timezone="UTC",
+                      book=Book(id=1, guild_id=1, title="x" * 85 + family + " and more", author="A. Author"),
+                      created_by=1, created_at=at)
+    name = event_name(meeting)
+    assert len(name) <= 100 and name.endswith("…")
+    assert "\U0001f468" not in name, "half an emoji family shows as other people"

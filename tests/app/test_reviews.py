@@ -165,3 +165,14 @@ async def test_a_feed_post_seen_twice_becomes_one_review(club: Club) -> None:
     assert [(review.book_title, review.reviewer_name, review.source) for review in reviews] == [
         ("Piranesi", "The Club Blog", "feed")]
     assert club.posted() == [f"Review #{reviews[0].id}"]
+
+
+async def test_a_review_starts_from_the_club_book_a_guess_or_the_typed_title(store: Store, clock: ManualClock) -> None:
+    scheduler = Scheduler(store.jobs, clock)
+    reviews = ReviewService(store, clock, scheduler, ReadingNowChanges(store, clock, scheduler))
+    book, _ = await store.books.find_or_create(GUILD, "Piranesi", "Susanna Clarke")
+    assert await reviews.started_draft(GUILD, f"book:{book.id}") == ("Piranesi", "Susanna Clarke")
+    assert await reviews.started_draft(GUILD, "piranesi") == ("Piranesi", "Susanna Clarke")
+    assert await reviews.started_draft(GUILD, "Hamnet by Maggie O'Farrell") == ("Hamnet", "Maggie O'Farrell")
+    assert await reviews.started_draft(GUILD, "book:999") == ("", ""), "a choice that is gone names nothing"
+    assert await reviews.started_draft(GUILD + 1, f"book:{book.id}") == ("", ""), "another server's book"

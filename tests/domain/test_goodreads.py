@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -18,7 +19,6 @@ from bot.domain.goodreads import (
     ExportBook,
     GoodreadsFormatError,
     SkippedRow,
-    export_csv,
     export_files,
     parse_export,
     split_spoilers,
@@ -27,6 +27,12 @@ from bot.domain.text import tidy_text
 
 SAMPLE = Path(__file__).parent.parent / "data" / "goodreads_library_export.csv"
 HEADER = ",".join(GOODREADS_COLUMNS)
+
+
+def one_file(books: Sequence[ExportBook]) -> bytes:
+    """The export of a few books, which fits one file."""
+    [data] = export_files(books)
+    return data
 
 
 def _row(**cells: str) -> str:
@@ -310,7 +316,7 @@ def test_export_writes_goodreads_columns_and_cells() -> None:
         review='Sad, "quiet"\nand <perfect>',
         goodreads_id=6334,
     )
-    lines = export_csv([book]).decode().splitlines()
+    lines = one_file([book]).decode().splitlines()
     assert lines[0] == HEADER
     [cells] = list(csv.reader(lines[1:]))
     written = dict(zip(GOODREADS_COLUMNS, cells, strict=True))
@@ -341,12 +347,12 @@ def test_an_export_of_long_rows_is_cut_by_size_as_well() -> None:
 
 
 def test_export_of_nothing_is_just_the_header() -> None:
-    assert export_csv([]) == (HEADER + "\n").encode()
+    assert one_file([]) == (HEADER + "\n").encode()
 
 
 def test_sample_round_trips_through_export() -> None:
     books = parse_export(SAMPLE.read_bytes()).rows
-    again = parse_export(export_csv(books)).rows
+    again = parse_export(one_file(books)).rows
     assert [ExportBook.model_validate(book.model_dump(exclude={"line"})) for book in again] == [
         ExportBook.model_validate(book.model_dump(exclude={"line"})) for book in books
     ]
@@ -354,7 +360,7 @@ def test_sample_round_trips_through_export() -> None:
 
 def test_exported_cells_never_start_a_spreadsheet_formula() -> None:
     book = ExportBook(title='=HYPERLINK("http://x")', author="@mention", review="-1 star", additional_authors=["+x"])
-    data = export_csv([book])
+    data = one_file([book])
     for cells in list(csv.reader(io.StringIO(data.decode())))[1:]:
         assert not any(cell.startswith(("=H", "@", "-", "+")) for cell in cells)
     [back] = parse_export(data).rows
@@ -396,7 +402,7 @@ _books = st.builds(
 @settings(deadline=None, max_examples=150)
 @given(st.lists(_books, max_size=6, unique_by=lambda book: book.title.casefold()))
 def test_property_export_then_import_round_trips(books: list[ExportBook]) -> None:
-    imported = parse_export(export_csv(books))
+    imported = parse_export(one_file(books))
     kept = [ExportBook.model_validate(book.model_dump(exclude={"line"})) for book in imported.rows]
     # Rows the importer recognises as the same book are reported as duplicates, never lost.
     assert len(kept) + len(imported.skipped) == len(books)

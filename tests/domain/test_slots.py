@@ -15,7 +15,6 @@ from bot.domain.slots import (
     is_valid_timezone,
     next_slot,
     parse_hhmm,
-    resolve_timezone,
     timezone_choices,
 )
 
@@ -61,12 +60,6 @@ def test_timezone_validity_is_exact() -> None:
     assert not is_valid_timezone("Europe/Londn")
     assert not is_valid_timezone("")
     assert not is_valid_timezone("../../etc/passwd")
-
-
-def test_resolve_timezone_forgives_case_and_spaces() -> None:
-    assert resolve_timezone("europe/london") == "Europe/London"
-    assert resolve_timezone(" America/New York ") == "America/New_York"
-    assert resolve_timezone("Mars/Olympus_Mons") is None
 
 
 def test_empty_query_offers_common_zones_first() -> None:

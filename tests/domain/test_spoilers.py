@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.domain.spoilers import MESSAGE_LIMIT, escape_markdown, hidden_length, hide
+from bot.domain.spoilers import MESSAGE_LIMIT, hide
+from bot.domain.text import escape_markdown
 from tests.domain.discord_markdown import Glyph, hidden_text, render, runs, shown_text
 
 HEADER = "**Spoiler · ch. 22** · from Alice"
@@ -156,11 +157,6 @@ def test_a_single_character_too_long_for_one_message_is_split_anyway() -> None:
     messages = hide(text)
     assert len(messages) == 3
     assert "".join(hidden_text(message) for message in messages) == text
-
-
-def test_hidden_length_is_what_one_message_takes() -> None:
-    for text in ("plain", "a|b", "ends|", "`code` **bold** <@1>"):
-        assert len(hide(text)[0]) == hidden_length(text)
 
 
 # --- hide: any text at all ------------------------------------------------------------------------

@@ -224,6 +224,20 @@ async def test_without_manage_webhooks_the_bot_reposts_with_attribution(bookclub
     assert bookclub.double.find_requests("POST", r"/channels/\d+/webhooks$") == []
 
 
+async def test_an_attributed_repost_shows_the_authors_name_without_direction_controls(bookclub: Any) -> None:
+    guild = bookclub.double.guild_a
+    general = guild.channel("general")
+    bookclub.double.set_overwrite(general, guild.role("Bookclub"), deny=discord.Permissions(manage_webhooks=True))
+    alice = guild.member("Alice")
+    # A global display name, which is what the resolved message of a message command carries.
+    alice.user.name = "\u202eAlice\u2066"
+    message = await bookclub.double.post_message(general, alice, "Kathy is a carer")
+    ix = await bookclub.double.message_command(guild, alice, "Hide as spoiler", message)
+    await ix.reply(timeout=10.0)
+    [repost] = bookclub.double.bot_messages(general)
+    assert shown_text(repost.content) == "Spoiler · from Alice\n", "a right-to-left override would reverse the line"
+
+
 async def test_without_manage_messages_nothing_is_hidden_and_the_member_is_told(bookclub: Any) -> None:
     guild = bookclub.double.guild_a
     general = guild.channel("general")

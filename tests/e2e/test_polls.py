@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bot.jobs import PollClose
 from tests.discord_double import ActionRefused
 from tests.domain.discord_markdown import shown_text
 from tests.e2e.helpers import SETTLE
@@ -253,8 +254,7 @@ async def test_a_close_that_stopped_after_posting_finds_its_post_instead_of_post
     # As if the process died between Discord taking the post and the bot recording it: the job runs again.
     async with bookclub.store.db.transaction() as conn:
         await conn.execute("UPDATE polls SET announcement_message_id = NULL WHERE id = ?", (poll.id,))
-    await bookclub.store.jobs.schedule(guild.id, "poll_close", str(poll.id), bookclub.clock.now())
-    bookclub.bot.scheduler.wake()
+    await bookclub.bot.scheduler.schedule(guild.id, PollClose(poll_id=poll.id), bookclub.clock.now())
 
     assert await eventually(recorded)
     assert announcements(bookclub) == [announcement]
