@@ -35,6 +35,8 @@ COMMAND_IN_CELL = re.compile(r"`(/[a-z][-_a-z0-9 ]*)`")
 # Where the cogs read one of the bot's own permissions: `guild.me.guild_permissions.manage_roles`,
 # `channel.permissions_for(guild.me).connect`, `granted.send_messages` (the bot's permissions_for kept in a variable).
 PERMISSION_READ = re.compile(r"(?:\bme\.guild_permissions|permissions_for\((?:[\w.]*\.)?me\)|\bgranted)\.(\w+)")
+# A literal tuple of flag names handed to the one `missing_permissions` check.
+PERMISSION_TUPLE = re.compile(r"missing_permissions\([^()]*\(([^()]*)\)\)")
 # Used without a check beforehand, since a refusal only costs a courtesy: the ⏳ on a mention over /ask's limit.
 USED_UNCHECKED = {"add_reactions"}
 # The names Discord's server settings show, where they are not the flag's name in title case.
@@ -160,7 +162,10 @@ def permissions_the_cogs_check() -> set[str]:
     names |= {*START_PERMISSIONS, *POST_PERMISSIONS, *ANNOUNCE_PERMISSIONS}
     flags = set(discord.Permissions.VALID_FLAGS)
     for source in (ROOT / "cogs").rglob("*.py"):
-        names |= {name for name in PERMISSION_READ.findall(source.read_text(encoding="utf-8")) if name in flags}
+        text = source.read_text(encoding="utf-8")
+        names |= {name for name in PERMISSION_READ.findall(text) if name in flags}
+        names |= {name for listed in PERMISSION_TUPLE.findall(text) for name in re.findall(r'"(\w+)"', listed)
+                  if name in flags}
     return names
 
 
