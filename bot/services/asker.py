@@ -3,8 +3,8 @@
 `OfflineAsker` understands the question with `bot.domain.answers`, looks the facts up in this
 guild's rows only and writes the reply. `ModelAsker` lets a model write the reply from a few
 read-only look-ups (scoped to the asking guild) and falls back to the offline answer on any
-error, invalid tool call or timeout. Both keep a per-guild name index and score table that
-are rebuilt only when the guild's books or ratings change.
+error, invalid tool call or timeout. Both keep a per-guild snapshot (name indexes, books, reads
+and scores) that is rebuilt only when the guild's books, reads or ratings change.
 """
 
 from __future__ import annotations
@@ -211,7 +211,7 @@ def _members(names: dict[int, str]) -> dict[str, tuple[int, ...]]:
 
 
 class HistoryIndex:
-    """Name indexes and scores per guild, rebuilt only when that guild's books or votes changed.
+    """Name indexes, books, reads and scores per guild, rebuilt only when that guild's books, reads or votes changed.
 
     Building the indexes of 10,000 books takes most of a second, so it runs in a worker thread
     and the result is kept for the next question; a few recently asked guilds are kept.

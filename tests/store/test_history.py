@@ -323,3 +323,24 @@ async def test_a_books_opinions_are_its_member_ratings_and_quotes_read_together(
     assert ratings == await store.history.member_ratings(GUILD_A, book_id)
     assert quotes == await store.history.quotes(GUILD_A, book_id, limit=2)
     assert [quote.body for quote in quotes] == ["Haunting.", "Fine."]
+
+
+async def test_a_quick_read_that_runs_long_finishes_in_a_readers_thread(store: Store,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    counting = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000) SELECT COUNT(*) FROM n"
+    threaded: list[str] = []
+    fetch_all = store.db.fetch_all
+
+    async def in_a_thread(sql: str, params: Any = ()) -> list[Any]:
+        threaded.append(sql)
+        return await fetch_all(sql, params)
+
+    monkeypatch.setattr(store.db, "fetch_all", in_a_thread)
+    # Within its budget (a generous one here, so that a busy machine cannot make it run over) it reads inline.
+    monkeypatch.setattr("bot.store.db.INLINE_BUDGET_SECONDS", 60.0)
+    assert [tuple(row) for row in await store.db.fetch_quick(counting)] == [(10000,)]
+    assert threaded == []
+    # Past its budget the read is stopped on the event loop and answered by a reader instead.
+    monkeypatch.setattr("bot.store.db.INLINE_BUDGET_SECONDS", -1.0)
+    assert [tuple(row) for row in await store.db.fetch_quick(counting)] == [(10000,)]
+    assert threaded == [counting]
