@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import math
 import re
 import sqlite3
 import threading
@@ -206,6 +207,7 @@ class Database:
             self._inline = sqlite3.connect(self._readonly_uri(), uri=True, isolation_level=None, timeout=0)
             self._inline.row_factory = sqlite3.Row
             self._inline.set_progress_handler(self._past_deadline, _INLINE_CHECK_STEPS)
+            self._load_schema()
         except BaseException:
             # Not a database, say: close it, or its thread keeps the process from exiting.
             await self.close()
@@ -326,9 +328,24 @@ class Database:
         try:
             return self._inline.execute(sql, tuple(params)).fetchall()
         except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode != sqlite3.SQLITE_INTERRUPT and not is_busy(error):
+            if error.sqlite_errorcode == sqlite3.SQLITE_INTERRUPT:
+                self._load_schema()
+            elif not is_busy(error):
                 raise
         return await self.fetch_all(sql, params)
+
+    def _load_schema(self) -> None:
+        """Reads the schema into the inline connection without a deadline.
+
+        SQLite reads it before a connection's first statement and again after a change of schema (a migration,
+        ANALYZE): 1–5 ms, which a read under the deadline would be stopped in, and stopped in again every time.
+        Once read, this takes microseconds; a stopped read calls it in case that is why it was stopped.
+        """
+        if self._inline is None:
+            return
+        self._inline_deadline = math.inf
+        with contextlib.suppress(sqlite3.OperationalError):
+            self._inline.execute("SELECT 1 FROM sqlite_master LIMIT 0").fetchall()
 
     def _past_deadline(self) -> bool:
         return time.perf_counter() > self._inline_deadline

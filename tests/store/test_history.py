@@ -344,3 +344,22 @@ async def test_a_quick_read_that_runs_long_finishes_in_a_readers_thread(store: S
     monkeypatch.setattr("bot.store.db.INLINE_BUDGET_SECONDS", -1.0)
     assert [tuple(row) for row in await store.db.fetch_quick(counting)] == [(10000,)]
     assert threaded == [counting]
+
+
+async def test_quick_reads_stay_quick_after_the_schema_changes(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    threaded: list[str] = []
+    fetch_all = store.db.fetch_all
+
+    async def in_a_thread(sql: str, params: Any = ()) -> list[Any]:
+        threaded.append(sql)
+        return await fetch_all(sql, params)
+
+    monkeypatch.setattr(store.db, "fetch_all", in_a_thread)
+    # Reading a changed schema takes SQLite hundreds of steps, which no deadline would let finish.
+    async with store.db.transaction() as conn:
+        await conn.execute("CREATE TABLE scratch (x INTEGER)")
+    monkeypatch.setattr("bot.store.db.INLINE_BUDGET_SECONDS", -1.0)
+    lookup = "SELECT timezone FROM guild_config WHERE guild_id = ?"
+    assert await store.db.fetch_quick(lookup, (GUILD_A,)) == []
+    assert await store.db.fetch_quick(lookup, (GUILD_A,)) == []
+    assert len(threaded) <= 1
