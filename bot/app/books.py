@@ -9,6 +9,7 @@ from bot.domain.books import Book
 from bot.domain.text import clip, is_book_choice, md, picked_book
 from bot.errors import UserError
 from bot.store import Store
+from bot.store.config import DEFAULT_TIMEZONE
 
 
 class BookResolver:
@@ -40,4 +41,4 @@ class BookResolver:
 
 async def club_day(store: Store, guild_id: int, moment: datetime) -> date:
     """The day `moment` falls on in the club's time zone (`/config schedule`), the day on members' calendars."""
-    return moment.astimezone(ZoneInfo((await store.config.get(guild_id)).timezone)).date()
+    return moment.astimezone(ZoneInfo(await store.config.timezone(guild_id) or DEFAULT_TIMEZONE)).date()

@@ -31,9 +31,9 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from itertools import islice, product
-from typing import Generic, Literal, TypeVar
+from typing import Generic, Literal, NamedTuple, TypeVar
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
@@ -131,6 +131,10 @@ def normalise(text: str) -> str:
     Accents go ("Brontë" → "bronte"), special letters become their plain spelling ("ø" → "o",
     "ß" → "ss", "æ" → "ae"), apostrophes and full stops vanish, other punctuation separates words.
     """
+    if text.isascii():
+        # What the steps below do to ASCII text, without their letter-by-letter pass: names and questions are
+        # mostly ASCII, and a question is normalised word by word.
+        return " ".join(_NOT_WORD.sub(" ", _JOINERS.sub("", text.lower())).split())
     # Decompose both before and after folding case: compatibility forms ("ℌ", "ﬁ") fold only once
     # decomposed, and folding can yield new composed letters.
     folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
@@ -255,8 +259,8 @@ class _Group(Generic[T]):
     ids: list[T]
 
 
-@dataclass(frozen=True)
-class _Word:
+class _Word(NamedTuple):
+    # A tuple, not a dataclass: a question's words are made anew for every question, and tuples are made faster.
     word: str
     start: int
     end: int
@@ -624,23 +628,30 @@ def _frozen(building: dict[str, dict[int, None]]) -> dict[str, tuple[int, ...]]:
     return {key: tuple(groups) for key, groups in building.items()}
 
 
-def _words_of(text: str) -> list[_Word]:
+@lru_cache(maxsize=8)
+def _words_of(text: str) -> tuple[_Word, ...]:
+    """The question's words with where they are and whether each is written as a name; kept for the last few
+    texts, since understanding one question reads its words for the authors, the titles and the rules."""
     quoted = [(found.start(), found.end()) for found in _QUOTED.finditer(text)]
     words: list[_Word] = []
     after_by = False
+    previous_end = 0
     for found in _TEXT_WORD.finditer(text):
-        raw = found.group()
-        before = text[: found.start()].rstrip(_OPENERS)
-        sentence_start = not before or before[-1] in ".!?"
+        raw, start = found.group(), found.start()
+        # Only the gap since the previous word can end a sentence: a word itself never ends in ".!?".
+        gap = text[previous_end:start].rstrip(_OPENERS)
+        sentence_start = gap[-1] in ".!?" if gap else previous_end == 0
         name_like = (
             after_by
             or (raw[:1].isupper() and not sentence_start)
-            or any(start <= found.start() < end for start, end in quoted)
+            or any(begin <= start < end for begin, end in quoted)
         )
-        for word in normalise(raw).split():
-            words.append(_Word(word=word, start=found.start(), end=found.end(), name_like=name_like))
-        after_by = normalise(raw) == "by"
-    return words
+        folded = normalise(raw)
+        for word in folded.split():
+            words.append(_Word(word=word, start=start, end=found.end(), name_like=name_like))
+        after_by = folded == "by"
+        previous_end = found.end()
+    return tuple(words)
 
 
 def name_like_words(text: str) -> list[tuple[str, bool]]:

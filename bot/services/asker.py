@@ -3,8 +3,8 @@
 `OfflineAsker` understands the question with `bot.domain.answers`, looks the facts up in this
 guild's rows only and writes the reply. `ModelAsker` lets a model write the reply from a few
 read-only look-ups (scoped to the asking guild) and falls back to the offline answer on any
-error, invalid tool call or timeout. Both keep a per-guild name index and score table that
-are rebuilt only when the guild's books or ratings change.
+error, invalid tool call or timeout. Both keep a per-guild snapshot (name indexes, books, reads
+and scores) that is rebuilt only when the guild's books, reads or ratings change.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import cache
 from importlib import resources
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -52,14 +53,15 @@ from bot.domain.answers import (
     understand,
     unread_titles,
 )
-from bot.domain.books import ClubRead, ReadStatus
+from bot.domain.books import ReadStatus
+from bot.domain.club_reads import ClubReads, ReadRow
 from bot.domain.model_output import Evidence, sanitise, unsupported_names
 from bot.domain.names import NameIndex, common_english, normalise
 from bot.domain.rankings import RankOrder, Stars, passed_over, rank
 from bot.domain.text import truncate
 from bot.services.openlibrary import Catalogue
 from bot.store.db import Database
-from bot.store.history import BookName, HistoryRepository, HistoryVersions
+from bot.store.history import BookName, HistoryRepository, HistoryVersions, ReviewQuote
 
 if TYPE_CHECKING:
     # Types only: importing the SDK costs an offline bot ~0.3 s and ~15 MB at start-up.
@@ -119,27 +121,47 @@ async def readonly_history(path: Path) -> AsyncIterator[HistoryRepository]:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """One guild's names, stars, rankings and members at a version of its history."""
+    """One guild's names, books, reads, stars, rankings and members at a version of its history: everything an
+    answer needs but review texts and members' own ratings, which stay in the database."""
 
     versions: HistoryVersions
     authors: NameIndex[int]
     titles: NameIndex[int]
+    books: dict[int, BookName]
+    reads: ClubReads
     stars: dict[int, Stars]
-    statuses: dict[int, ReadStatus]
     ranking: tuple[int, ...]
     ranked: dict[RankOrder, tuple[list[int], int | None]]
     members: dict[str, tuple[int, ...]]
     member_names: dict[int, str]
 
-    def facts_score(self, book_id: int) -> tuple[float | None, int]:
-        score = self.stars.get(book_id)
-        return (score.average, score.votes) if score else (None, 0)
+    def book_facts(self, book: BookName, read: ReadRow | None = None) -> BookFacts:
+        """The book as answers show it: its read, if any, and members' stars."""
+        score = self.stars.get(book.id)
+        return BookFacts(
+            book_id=book.id, title=book.title, author=book.author, status=read.status if read else None,
+            started_on=read.started_on if read else None, finished_on=read.finished_on if read else None,
+            average=score.average if score else None, votes=score.votes if score else 0,
+            low=score.low if score else None, high=score.high if score else None,
+        )
 
-    def with_stars(self, book: BookFacts) -> BookFacts:
-        score = self.stars.get(book.book_id)
-        if score is None:
-            return book
-        return replace(book, average=score.average, votes=score.votes, low=score.low, high=score.high)
+    def read_facts(self, read: ReadRow) -> BookFacts | None:
+        """The read's book as answers show it; None for a book added since this snapshot's names were read."""
+        book = self.books.get(read.book_id)
+        return self.book_facts(book, read) if book is not None else None
+
+    def reads_facts(self, reads: Iterable[ReadRow]) -> list[BookFacts]:
+        return [facts for read in reads if (facts := self.read_facts(read)) is not None]
+
+    def facts(self, book_ids: Sequence[int]) -> list[BookFacts]:
+        """The guild's facts for these books: club reads first, newest first, then books only in the records."""
+        facts = self.reads_facts(self.reads.newest_first(book_ids))
+        seen = {fact.book_id for fact in facts}
+        for book_id in dict.fromkeys(book_ids):
+            book = self.books.get(book_id)
+            if book is not None and book_id not in seen:
+                facts.append(self.book_facts(book))
+        return facts
 
 
 def _indexes(names: Sequence[BookName]) -> tuple[NameIndex[int], NameIndex[int]]:
@@ -167,6 +189,15 @@ def _rankings(
     return rankings
 
 
+def _votes_part(rows: list[ReadRow], books: dict[int, BookName], stars: dict[int, Stars]) -> tuple[
+        ClubReads, tuple[int, ...], dict[RankOrder, tuple[list[int], int | None]]]:
+    """The reads, ranking and rankings of a snapshot: what changes with the guild's reads and votes."""
+    # A read whose book came after the names were read waits for the next version, which that book moved.
+    reads = ClubReads(row for row in rows if row.book_id in books)
+    statuses = reads.statuses()
+    return reads, _ranking(stars, statuses), _rankings(stars, statuses)
+
+
 def _members(names: dict[int, str]) -> dict[str, tuple[int, ...]]:
     """Members by their normalised display name and by its first word ("Bob" for "Bob Smith"); a name two
     members share lists both, and a question naming it matches neither."""
@@ -180,7 +211,7 @@ def _members(names: dict[int, str]) -> dict[str, tuple[int, ...]]:
 
 
 class HistoryIndex:
-    """Name indexes and scores per guild, rebuilt only when that guild's books or votes changed.
+    """Name indexes, books, reads and scores per guild, rebuilt only when that guild's books, reads or votes changed.
 
     Building the indexes of 10,000 books takes most of a second, so it runs in a worker thread
     and the result is kept for the next question; a few recently asked guilds are kept.
@@ -214,32 +245,37 @@ class HistoryIndex:
 
     async def _build(self, guild_id: int, versions: HistoryVersions, previous: Snapshot | None) -> Snapshot:
         if previous is not None and previous.versions.names == versions.names:
-            authors, titles = previous.authors, previous.titles
+            authors, titles, books = previous.authors, previous.titles, previous.books
         else:
             names = await self._history.book_names(guild_id)
             authors, titles = await asyncio.to_thread(_indexes, names)
-        if previous is not None and previous.versions.votes == versions.votes:
-            return replace(previous, versions=versions, authors=authors, titles=titles)
+            books = {name.id: name for name in names}
+        if previous is not None and previous.versions.votes == versions.votes and books is previous.books:
+            return replace(previous, versions=versions)
         stars = await self._history.star_stats(guild_id)
-        statuses = await self._history.read_statuses(guild_id)
+        rows = await self._history.read_rows(guild_id)
         member_names = await self._history.member_names(guild_id)
-        rankings = await asyncio.to_thread(_rankings, stars, statuses)
-        return Snapshot(versions, authors, titles, stars, statuses, _ranking(stars, statuses), rankings,
-                        _members(member_names), member_names)
+        reads, ranking, rankings = await asyncio.to_thread(_votes_part, rows, books, stars)
+        return Snapshot(versions, authors, titles, books, reads, stars, ranking, rankings, _members(member_names),
+                        member_names)
 
 
 # -- offline answers -------------------------------------------------------------------------------
 
 
-def _read_facts(read: ClubRead, snapshot: Snapshot) -> BookFacts:
-    return snapshot.with_stars(BookFacts(
-        book_id=read.book.id, title=read.book.title, author=read.book.author, status=read.status,
-        started_on=read.started_on, finished_on=read.finished_on,
-    ))
+def _with_quote(book: BookFacts, quotes: Sequence[ReviewQuote]) -> BookFacts:
+    if not quotes:
+        return book
+    return replace(book, quote=Quote(quotes[0].reviewer_name, quotes[0].body, quotes[0].rating))
 
 
 class OfflineAsker:
-    """Deterministic answers from this guild's rows, plus the catalogue's titles when it answers."""
+    """Deterministic answers from this guild's rows, plus the catalogue's titles when it answers.
+
+    The guild's snapshot (`HistoryIndex`) holds its books, reads and stars, so most answers read nothing more;
+    a quoted review, the members' stars for one book and what the member asking has rated are read when an
+    answer shows them.
+    """
 
     def __init__(self, history: HistoryRepository, catalogue: Catalogue | None = None) -> None:
         self.history = history
@@ -257,56 +293,53 @@ class OfflineAsker:
         guild_id = question.guild_id
         match understanding.intent:
             case Intent.AUTHOR:
-                books = await self.facts(guild_id, snapshot, understanding.book_ids[:MAX_BOOKS_IN_ANSWER])
+                books = snapshot.facts(understanding.book_ids[:MAX_BOOKS_IN_ANSWER])
                 best = recommend(books)
                 if best is not None:
-                    books = [await self.quoted(guild_id, book) if book is best else book for book in books]
+                    quoted = await self.quoted(guild_id, best)
+                    books = [quoted if book is best else book for book in books]
                 return answer_author(understanding, books, await self._unread(understanding.names, books))
             case Intent.BOOK:
-                books = await self.facts(guild_id, snapshot, understanding.book_ids[:4])
+                books = snapshot.facts(understanding.book_ids[:4])
                 if not books:
-                    return await self._not_read(guild_id, understanding, snapshot)
-                opinions = [
-                    Opinion(rating.member_name or "a member", rating.stars)
-                    for rating in await self.history.member_ratings(guild_id, books[0].book_id)
-                ]
-                return answer_book(understanding, [await self.quoted(guild_id, books[0]), *books[1:]], opinions)
+                    return await self._not_read(understanding, snapshot)
+                ratings, quotes = await self.history.opinions(guild_id, books[0].book_id, quotes=1)
+                opinions = [Opinion(rating.member_name or "a member", rating.stars) for rating in ratings]
+                return answer_book(understanding, [_with_quote(books[0], quotes), *books[1:]], opinions)
             case Intent.CURRENT:
-                reading = await self.history.reads(guild_id, status="reading", limit=5)
-                planned = await self.history.reads(guild_id, status="planned", limit=3)
-                return answer_current([_read_facts(read, snapshot) for read in reading],
-                                      [_read_facts(read, snapshot) for read in planned])
+                return answer_current(snapshot.reads_facts(snapshot.reads.newest("reading", 5)),
+                                      snapshot.reads_facts(snapshot.reads.newest("planned", 3)))
             case Intent.LAST:
-                last = await self.history.last_finished(guild_id)
-                return answer_last(await self.quoted(guild_id, _read_facts(last, snapshot)) if last else None)
+                last = snapshot.reads.last_finished()
+                facts = snapshot.read_facts(last) if last else None
+                return answer_last(await self.quoted(guild_id, facts) if facts else None)
             case Intent.READ_NEXT:
                 book = await self.suggestion(question, snapshot)
                 return answer_read_next(await self.quoted(guild_id, book) if book else None)
             case Intent.PERIOD:
-                period = understanding.period
+                period, reads = understanding.period, snapshot.reads
                 if period is None or period.start is None or period.end is None:
-                    total = await self.history.count_reads(guild_id, status="finished")
-                    reads = await self.history.reads(guild_id, status="finished", limit=LATEST_READS)
+                    total = reads.count("finished")
+                    listed = reads.newest("finished", LATEST_READS)
                 else:
-                    total = await self.history.count_finished_between(guild_id, period.start, period.end)
-                    reads = await self.history.finished_between(guild_id, period.start, period.end,
-                                                                limit=PERIOD_READS)
-                return answer_period(period or ALL_TIME, total, [_read_facts(read, snapshot) for read in reads])
+                    total = reads.count_finished_between(period.start, period.end)
+                    listed = reads.finished_between(period.start, period.end, PERIOD_READS)
+                return answer_period(period or ALL_TIME, total, snapshot.reads_facts(listed))
             case Intent.RANKED:
                 return await self._ranked(question, understanding, snapshot)
             case Intent.ORDER:
-                return await self._in_order(guild_id, understanding, snapshot)
+                return self._in_order(understanding, snapshot)
             case _:
                 return answer_unknown(understanding, empty_history=not snapshot.titles)
 
-    async def _not_read(self, guild_id: int, understanding: Understanding, snapshot: Snapshot) -> str:
-        by_author = await self.facts(guild_id, snapshot, understanding.by_author_ids[:MAX_BOOKS_IN_ANSWER])
-        same_title = await self.facts(guild_id, snapshot, understanding.same_title_ids[:3])
+    async def _not_read(self, understanding: Understanding, snapshot: Snapshot) -> str:
+        by_author = snapshot.facts(understanding.by_author_ids[:MAX_BOOKS_IN_ANSWER])
+        same_title = snapshot.facts(understanding.same_title_ids[:3])
         catalogue = await self._unread(understanding.by_author, by_author) if understanding.by_author else None
         return answer_not_read(understanding, by_author, same_title, catalogue)
 
-    async def ranked_books(
-        self, guild_id: int, snapshot: Snapshot, order: RankOrder, period: Period | None, limit: int
+    def ranked_books(
+        self, snapshot: Snapshot, order: RankOrder, period: Period | None, limit: int
     ) -> tuple[list[BookFacts], BookFacts | None, int | None]:
         """The club's finished reads in `order` (in the period, if any), the single-rating book passed over, and
         how many reads the period has (None for all time)."""
@@ -314,16 +347,14 @@ class OfflineAsker:
             ranked, passed = snapshot.ranked[order]
             finished = None
         else:
-            reads = await self.history.finished_between(guild_id, period.start, period.end,
-                                                        limit=RANKED_PERIOD_READS)
-            ranked = rank(snapshot.stars, [read.book.id for read in reads], order)
+            reads = snapshot.reads.finished_between(period.start, period.end, RANKED_PERIOD_READS)
+            ranked = rank(snapshot.stars, [read.book_id for read in reads], order)
             passed, finished = passed_over(snapshot.stars, ranked, order), len(reads)
         # A lone-rating book only fills a list that has no better-rated ones ahead of it.
-        several = [book_id for book_id in ranked if snapshot.stars[book_id].votes >= 2]
-        shown = (several or ranked)[:limit]
-        books = await self.facts(guild_id, snapshot, shown)
-        by_id = {book.book_id: book for book in books}
-        passed_facts = await self.facts(guild_id, snapshot, [passed]) if passed is not None and several else []
+        several = list(islice((book_id for book_id in ranked if snapshot.stars[book_id].votes >= 2), limit))
+        shown = several or ranked[:limit]
+        by_id = {book.book_id: book for book in snapshot.facts(shown)}
+        passed_facts = snapshot.facts([passed]) if passed is not None and several else []
         return [by_id[book_id] for book_id in shown if book_id in by_id], next(iter(passed_facts), None), finished
 
     async def _ranked(self, question: Question, understanding: Understanding, snapshot: Snapshot) -> str:
@@ -334,8 +365,7 @@ class OfflineAsker:
             member = question.member_name if ranking.asker else snapshot.member_names.get(member_id, "a member")
             books = await self.member_ranked(guild_id, snapshot, member_id, ranking, understanding.period)
             return answer_member_ranking(ranking, member, understanding.period, books)
-        books, passed, finished = await self.ranked_books(guild_id, snapshot, ranking.order, understanding.period,
-                                                          ranking.limit)
+        books, passed, finished = self.ranked_books(snapshot, ranking.order, understanding.period, ranking.limit)
         return answer_ranking(ranking, understanding.period, books, passed, finished_in_period=finished)
 
     async def member_ranked(
@@ -344,9 +374,8 @@ class OfflineAsker:
         """The member's own stars, highest (or lowest) first, then the latest read; ties all kept for a top one."""
         stars = await self.history.member_stars(guild_id, member_id)
         if period is not None and period.start is not None and period.end is not None:
-            reads = await self.history.finished_between(guild_id, period.start, period.end,
-                                                        limit=RANKED_PERIOD_READS)
-            in_period = {read.book.id for read in reads}
+            reads = snapshot.reads.finished_between(period.start, period.end, RANKED_PERIOD_READS)
+            in_period = {read.book_id for read in reads}
             stars = {book_id: given for book_id, given in stars.items() if book_id in in_period}
         sign = -1 if ranking.order is RankOrder.BEST else 1
         ordered = sorted(stars, key=lambda book_id: (sign * stars[book_id], book_id))
@@ -354,55 +383,32 @@ class OfflineAsker:
             return []
         tied = [book_id for book_id in ordered if stars[book_id] == stars[ordered[0]]]
         shown = ordered[:max(ranking.limit, min(len(tied), MAX_RANKED) if ranking.limit == 1 else 0)]
-        books = {book.book_id: book for book in await self.facts(guild_id, snapshot, shown)}
+        books = {book.book_id: book for book in snapshot.facts(shown)}
         return [(books[book_id], stars[book_id]) for book_id in shown if book_id in books]
 
-    async def _in_order(self, guild_id: int, understanding: Understanding, snapshot: Snapshot) -> str:
+    @staticmethod
+    def _in_order(understanding: Understanding, snapshot: Snapshot) -> str:
         order = understanding.order
         if order is None or not order.anchors:
             return answer_order(understanding, [], [])
-        found = [await self._anchor(guild_id, snapshot, ids) for ids in order.anchors]
+        # The book a reading-order question is about: of several with that title, a club read first.
+        found = [next(iter(snapshot.facts(ids[:4])), None) for ids in order.anchors]
         anchors = [anchor for anchor in found if anchor is not None]
         if len(anchors) < len(found):
             # The book went from the records since the guild's index was built.
             return answer_order(understanding, [], [])
         if order.relation == "between":
-            span = await self.history.reads_from_to(guild_id, anchors[0].book_id, anchors[1].book_id,
-                                                    limit=MAX_IN_ORDER + 2)
-            inside = [read for read in span if read.book.id not in {anchors[0].book_id, anchors[1].book_id}]
-            if span and span[0].book.id != anchors[0].book_id:
+            span = snapshot.reads.from_to(anchors[0].book_id, anchors[1].book_id, MAX_IN_ORDER + 2)
+            inside = [read for read in span if read.book_id not in {anchors[0].book_id, anchors[1].book_id}]
+            if span and span[0].book_id != anchors[0].book_id:
                 anchors.reverse()
-            reads = [_read_facts(read, snapshot) for read in inside]
+            reads = snapshot.reads_facts(inside)
             return answer_order(understanding, anchors, reads[:MAX_IN_ORDER], len(reads))
-        neighbours = await self.history.reads_next_to(guild_id, anchors[0].book_id,
-                                                      after=order.relation == "after", limit=3)
-        return answer_order(understanding, anchors, [_read_facts(read, snapshot) for read in neighbours])
-
-    async def _anchor(self, guild_id: int, snapshot: Snapshot, book_ids: Sequence[int]) -> BookFacts | None:
-        """The book a reading-order question is about: of several with that title, a club read first."""
-        facts = await self.facts(guild_id, snapshot, book_ids[:4])
-        return facts[0] if facts else None
-
-    async def facts(self, guild_id: int, snapshot: Snapshot, book_ids: Sequence[int]) -> list[BookFacts]:
-        """The guild's facts for these books: club reads first, newest first, then books only in the records."""
-        reads = {read.book.id: read for read in await self.history.reads(guild_id, book_ids=book_ids)}
-        missing = [book_id for book_id in book_ids if book_id not in reads]
-        others = await self.history.books(guild_id, missing) if missing else {}
-        facts: list[BookFacts] = []
-        for book_id in book_ids:
-            if book_id in reads:
-                facts.append(_read_facts(reads[book_id], snapshot))
-            elif book_id in others:
-                book = others[book_id]
-                facts.append(snapshot.with_stars(BookFacts(book_id=book_id, title=book.title, author=book.author)))
-        order = {read_id: position for position, read_id in enumerate(reads)}
-        return sorted(facts, key=lambda fact: order.get(fact.book_id, len(order)))
+        neighbours = snapshot.reads.next_to(anchors[0].book_id, after=order.relation == "after", limit=3)
+        return answer_order(understanding, anchors, snapshot.reads_facts(neighbours))
 
     async def quoted(self, guild_id: int, book: BookFacts) -> BookFacts:
-        quotes = await self.history.quotes(guild_id, book.book_id, limit=1)
-        if not quotes:
-            return book
-        return replace(book, quote=Quote(quotes[0].reviewer_name, quotes[0].body, quotes[0].rating))
+        return _with_quote(book, await self.history.quotes(guild_id, book.book_id, limit=1))
 
     async def suggestion(self, question: Question, snapshot: Snapshot) -> BookFacts | None:
         """The best-rated finished club read the member has neither rated nor reviewed."""
@@ -410,7 +416,7 @@ class OfflineAsker:
         book_id = next((book_id for book_id in snapshot.ranking if book_id not in rated), None)
         if book_id is None:
             return None
-        facts = await self.facts(question.guild_id, snapshot, [book_id])
+        facts = snapshot.facts([book_id])
         return facts[0] if facts else None
 
     async def _unread(self, authors: Iterable[str], books: Sequence[BookFacts]) -> list[CatalogueTitle] | None:
@@ -572,16 +578,15 @@ class _Tools:
                 candidates.append(set(found.best))
                 did_you_mean.extend(found.did_you_mean)
         ids = set.intersection(*candidates)
-        books = await self._offline.facts(self._question.guild_id, self._snapshot, sorted(ids)[:MAX_BOOKS_IN_ANSWER])
+        books = self._snapshot.facts(sorted(ids)[:MAX_BOOKS_IN_ANSWER])
         return {"books": [_book_json(book) for book in books], "did_you_mean": did_you_mean[:5]}
 
     async def _book_details(self, arguments: BookDetails) -> dict[str, Any]:
         guild_id = self._question.guild_id
-        books = await self._offline.facts(guild_id, self._snapshot, [arguments.book_id])
+        books = self._snapshot.facts([arguments.book_id])
         if not books:
             return {"error": "this club has no book with that book_id"}
-        ratings = await self._history.member_ratings(guild_id, arguments.book_id)
-        reviews = await self._history.quotes(guild_id, arguments.book_id, limit=5)
+        ratings, reviews = await self._history.opinions(guild_id, arguments.book_id, quotes=5)
         return {
             "book": _book_json(books[0]),
             "member_ratings": [{"member": rating.member_name, "stars": rating.stars} for rating in ratings[:25]],
@@ -595,10 +600,10 @@ class _Tools:
     async def _reads_in_period(self, arguments: ReadsInPeriod) -> dict[str, Any]:
         if arguments.end < arguments.start:
             raise ModelError("reads_in_period: end is before start")
-        guild_id, end = self._question.guild_id, arguments.end + timedelta(days=1)
-        total = await self._history.count_finished_between(guild_id, arguments.start, end)
-        reads = await self._history.finished_between(guild_id, arguments.start, end, limit=50)
-        return {"finished_count": total, "books": [_book_json(_read_facts(read, self._snapshot)) for read in reads]}
+        reads, end = self._snapshot.reads, arguments.end + timedelta(days=1)
+        total = reads.count_finished_between(arguments.start, end)
+        listed = self._snapshot.reads_facts(reads.finished_between(arguments.start, end, 50))
+        return {"finished_count": total, "books": [_book_json(book) for book in listed]}
 
     async def _ranked_books(self, arguments: RankedBooks) -> dict[str, Any]:
         guild_id, order = self._question.guild_id, RankOrder(arguments.order)
@@ -621,7 +626,7 @@ class _Tools:
                               member_id=member_id)
             rated = await self._offline.member_ranked(guild_id, self._snapshot, member_id, ranking, period)
             return {"member_stars": [{**_book_json(book), "member_gave": stars} for book, stars in rated]}
-        books, passed, _ = await self._offline.ranked_books(guild_id, self._snapshot, order, period, arguments.limit)
+        books, passed, _ = self._offline.ranked_books(self._snapshot, order, period, arguments.limit)
         return {
             "order": order.value,
             "books": [_ranked_json(book) for book in books],
@@ -629,37 +634,34 @@ class _Tools:
         }
 
     async def _reads_around(self, arguments: ReadsAround) -> dict[str, Any]:
-        guild_id = self._question.guild_id
+        reads = self._snapshot.reads
         if arguments.relation == "between":
             if arguments.other_book_id is None:
                 raise ModelError("reads_around: 'between' needs other_book_id")
-            reads = await self._history.reads_from_to(guild_id, arguments.book_id, arguments.other_book_id,
-                                                      limit=MAX_IN_ORDER + 2)
+            span = reads.from_to(arguments.book_id, arguments.other_book_id, MAX_IN_ORDER + 2)
             ends = {arguments.book_id, arguments.other_book_id}
-            reads = [read for read in reads if read.book.id not in ends]
+            around = [read for read in span if read.book_id not in ends]
         else:
-            reads = await self._history.reads_next_to(guild_id, arguments.book_id,
-                                                      after=arguments.relation == "after", limit=5)
-        anchor = await self._history.get_read(guild_id, arguments.book_id)
+            around = reads.next_to(arguments.book_id, after=arguments.relation == "after", limit=5)
+        anchor = reads.get(arguments.book_id)
+        anchor_facts = self._snapshot.read_facts(anchor) if anchor else None
         return {
-            "book": _book_json(_read_facts(anchor, self._snapshot)) if anchor else None,
-            "reads": [_book_json(_read_facts(read, self._snapshot)) for read in reads[:MAX_IN_ORDER]],
-            "placement": None if anchor else "not a club read: it has no place in the reading order",
+            "book": _book_json(anchor_facts) if anchor_facts else None,
+            "reads": [_book_json(book) for book in self._snapshot.reads_facts(around[:MAX_IN_ORDER])],
+            "placement": None if anchor_facts else "not a club read: it has no place in the reading order",
         }
 
     async def _club_overview(self) -> dict[str, Any]:
-        guild_id = self._question.guild_id
-        reading = await self._history.reads(guild_id, status="reading", limit=5)
-        planned = await self._history.reads(guild_id, status="planned", limit=5)
-        last = await self._history.last_finished(guild_id)
-        rated = await self._history.rated_book_ids(guild_id, self._question.member_id)
-        suggested = [book_id for book_id in self._snapshot.ranking if book_id not in rated][:3]
-        suggestions = await self._offline.facts(guild_id, self._snapshot, suggested)
+        snapshot = self._snapshot
+        last = snapshot.reads.last_finished()
+        last_facts = snapshot.read_facts(last) if last else None
+        rated = await self._history.rated_book_ids(self._question.guild_id, self._question.member_id)
+        suggested = [book_id for book_id in snapshot.ranking if book_id not in rated][:3]
         return {
-            "reading_now": [_book_json(_read_facts(read, self._snapshot)) for read in reading],
-            "planned": [_book_json(_read_facts(read, self._snapshot)) for read in planned],
-            "last_finished": _book_json(_read_facts(last, self._snapshot)) if last else None,
-            "suggestions_for_member": [_book_json(book) for book in suggestions],
+            "reading_now": [_book_json(book) for book in snapshot.reads_facts(snapshot.reads.newest("reading", 5))],
+            "planned": [_book_json(book) for book in snapshot.reads_facts(snapshot.reads.newest("planned", 5))],
+            "last_finished": _book_json(last_facts) if last_facts else None,
+            "suggestions_for_member": [_book_json(book) for book in snapshot.facts(suggested)],
         }
 
 

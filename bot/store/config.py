@@ -10,6 +10,8 @@ from pydantic import BaseModel
 from bot.store.db import Database, from_db_time, to_db_time
 
 CHANNEL_KINDS = ("reviews", "discussions", "polls", "announcements")
+# A guild's time zone until a moderator sets one with /config schedule (the column's default).
+DEFAULT_TIMEZONE = "UTC"
 
 
 class GuildConfig(BaseModel):
@@ -20,7 +22,7 @@ class GuildConfig(BaseModel):
     announcements_channel_id: int | None = None
     schedule_weekday: int | None = None
     schedule_time: str | None = None
-    timezone: str = "UTC"
+    timezone: str = DEFAULT_TIMEZONE
     moderator_role_id: int | None = None
 
     @property
@@ -63,6 +65,12 @@ class ConfigRepository:
         if row is None:
             return GuildConfig(guild_id=guild_id)
         return GuildConfig(**{key: row[key] for key in row.keys() if key != "updated_at"})  # noqa: SIM118
+
+    async def timezone(self, guild_id: int) -> str | None:
+        """The guild's time zone, None when it never set one (UTC); read by key on the event loop, as every
+        question and every dated command reads it."""
+        rows = await self._db.fetch_quick("SELECT timezone FROM guild_config WHERE guild_id = ?", (guild_id,))
+        return rows[0]["timezone"] if rows else None
 
     async def set_channels(self, guild_id: int, channels: dict[str, int]) -> GuildConfig:
         """Stores the given channel kinds and leaves the others as they were."""

@@ -124,6 +124,23 @@ async def test_answers_follow_changes_to_the_history(club: Store, offline: Offli
     assert "I'd recommend **Klara and the Sun**" in (await offline.answer(question(DONE_WHEN))).text
 
 
+async def test_reads_begun_finished_and_removed_show_in_the_next_answer(club: Store, offline: OfflineAsker) -> None:
+    # The guild's reads are held in the answerer's snapshot: each change must reach the very next answer.
+    assert "**Klara and the Sun**" not in (await offline.answer(question("what are we reading now?"))).text
+    klara = await add(club, "Klara and the Sun", "Kazuo Ishiguro", "planned")
+    await club.history.start_read(GUILD_A, klara, on=date(2026, 3, 2), now=NOW)
+    assert "**Klara and the Sun** by Kazuo Ishiguro (since 2 March 2026)" in (
+        await offline.answer(question("what are we reading now?"))).text
+    await club.history.start_read(GUILD_A, klara, on=date(2026, 2, 20), now=NOW)
+    assert "(since 20 February 2026)" in (await offline.answer(question("what are we reading now?"))).text
+    await club.history.finish_read(GUILD_A, klara, on=date(2026, 3, 2))
+    assert "last read was **Klara and the Sun**" in (await offline.answer(question("what did we read last?"))).text
+    assert "Then: **Klara and the Sun** by Kazuo Ishiguro (finished March 2026)" in (
+        await offline.answer(question("what did we read after Beloved?"))).text
+    await club.history.remove_read(GUILD_A, klara)
+    assert "last read was **Beloved**" in (await offline.answer(question("what did we read last?"))).text
+
+
 async def test_the_catalogue_adds_the_authors_unread_books_and_is_left_out_when_down(club: Store,
                                                                                      clock: ManualClock) -> None:
     async with FakeOpenLibrary() as openlibrary, aiohttp.ClientSession() as session:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bot.domain.club_reads import ClubReads, ReadRow
 from bot.domain.goodreads import GoodreadsBook, parse_export
 from bot.store import Store, StoreError
 from bot.store.db import Database, to_db_time
@@ -275,3 +277,89 @@ async def test_reads_go_on_while_a_writer_holds_its_transaction_and_see_only_wha
         during = await asyncio.wait_for(store.history.reads(GUILD_A), timeout=5)
         assert [read.status for read in during] == ["reading"]
     assert [read.status for read in await store.history.reads(GUILD_A)] == ["finished"]
+
+
+async def test_reads_held_in_memory_come_in_the_stores_orders(store: Store) -> None:
+    rng = random.Random(3)
+    for number in range(120):
+        status = rng.choice(["planned", "reading", "finished", "finished", "finished"])
+        started = date(2020, 1, 1) + timedelta(days=rng.randint(0, 60)) if rng.random() < 0.6 else None
+        finished = date(2020, 1, 1) + timedelta(days=rng.randint(0, 60)) if status == "finished" and (
+            rng.random() < 0.9) else None
+        await add_book(store, f"Book {number}", "Someone", status=status, started_on=started, finished_on=finished)
+    history = store.history
+    reads = ClubReads(await history.read_rows(GUILD_A))
+
+    def ids(found: list[Any]) -> list[int]:
+        return [read.book_id if isinstance(read, ReadRow) else read.book.id for read in found]
+
+    for status in ("planned", "reading", "finished"):
+        assert ids(reads.newest(status, 500)) == ids(await history.reads(GUILD_A, status=status))  # type: ignore[arg-type]
+        assert reads.count(status) == await history.count_reads(GUILD_A, status=status)  # type: ignore[arg-type]
+    some = rng.sample(range(1, 121), 30)
+    assert ids(reads.newest_first(some)) == ids(await history.reads(GUILD_A, book_ids=some))
+    last = await history.last_finished(GUILD_A)
+    assert ids([reads.last_finished()]) == ids([last])
+    for start, end in ((date(2020, 1, 10), date(2020, 2, 1)), (date(2019, 1, 1), date(2021, 1, 1))):
+        assert ids(reads.finished_between(start, end, 7)) == ids(await history.finished_between(GUILD_A, start, end,
+                                                                                               limit=7))
+        assert reads.count_finished_between(start, end) == await history.count_finished_between(GUILD_A, start, end)
+    for book_id in range(1, 121, 7):
+        for after in (True, False):
+            assert ids(reads.next_to(book_id, after=after, limit=3)) == ids(
+                await history.reads_next_to(GUILD_A, book_id, after=after, limit=3))
+        assert ids(reads.from_to(book_id, 121 - book_id, 9)) == ids(
+            await history.reads_from_to(GUILD_A, book_id, 121 - book_id, limit=9))
+
+
+async def test_a_books_opinions_are_its_member_ratings_and_quotes_read_together(store: Store) -> None:
+    book_id = await add_book(store, "Beloved", "Toni Morrison", status="finished")
+    for member_id, name, stars in ((1, "Ann", 4), (2, "Bo", 5), (3, "Cy", 2)):
+        await store.history.rate(GUILD_A, book_id, member_id, name, stars, now=NOW)
+    await add_review(store, book_id, 4, "Di", 5, "Haunting.")
+    await add_review(store, book_id, 5, "Ed", None, "Long.")
+    await add_review(store, book_id, 6, "Fay", 3, "Fine.", age_days=2)
+    ratings, quotes = await store.history.opinions(GUILD_A, book_id, quotes=2)
+    assert ratings == await store.history.member_ratings(GUILD_A, book_id)
+    assert quotes == await store.history.quotes(GUILD_A, book_id, limit=2)
+    assert [quote.body for quote in quotes] == ["Haunting.", "Fine."]
+
+
+async def test_a_quick_read_that_runs_long_finishes_in_a_readers_thread(store: Store,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    counting = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000) SELECT COUNT(*) FROM n"
+    threaded: list[str] = []
+    fetch_all = store.db.fetch_all
+
+    async def in_a_thread(sql: str, params: Any = ()) -> list[Any]:
+        threaded.append(sql)
+        return await fetch_all(sql, params)
+
+    monkeypatch.setattr(store.db, "fetch_all", in_a_thread)
+    # Within its budget (a generous one here, so that a busy machine cannot make it run over) it reads inline.
+    monkeypatch.setattr("bot.store.db.INLINE_BUDGET_SECONDS", 60.0)
+    assert [tuple(row) for row in await store.db.fetch_quick(counting)] == [(10000,)]
+    assert threaded == []
+    # Past its budget the read is stopped on the event loop and answered by a reader instead.
+    monkeypatch.setattr("bot.store.db.INLINE_BUDGET_SECONDS", -1.0)
+    assert [tuple(row) for row in await store.db.fetch_quick(counting)] == [(10000,)]
+    assert threaded == [counting]
+
+
+async def test_quick_reads_stay_quick_after_the_schema_changes(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    threaded: list[str] = []
+    fetch_all = store.db.fetch_all
+
+    async def in_a_thread(sql: str, params: Any = ()) -> list[Any]:
+        threaded.append(sql)
+        return await fetch_all(sql, params)
+
+    monkeypatch.setattr(store.db, "fetch_all", in_a_thread)
+    # Reading a changed schema takes SQLite hundreds of steps, which no deadline would let finish.
+    async with store.db.transaction() as conn:
+        await conn.execute("CREATE TABLE scratch (x INTEGER)")
+    monkeypatch.setattr("bot.store.db.INLINE_BUDGET_SECONDS", -1.0)
+    lookup = "SELECT timezone FROM guild_config WHERE guild_id = ?"
+    assert await store.db.fetch_quick(lookup, (GUILD_A,)) == []
+    assert await store.db.fetch_quick(lookup, (GUILD_A,)) == []
+    assert len(threaded) <= 1

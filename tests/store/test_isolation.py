@@ -127,11 +127,19 @@ async def seed(store: Store, guild_id: int) -> Seeded:
 
 
 Call = Callable[[Store, int, Seeded], Awaitable[Any]]
+
+
+async def opinions(store: Store, guild_id: int, seeded: Seeded) -> list[Any]:
+    """A book's ratings and quotes, read together, as one list."""
+    ratings, quotes = await store.history.opinions(guild_id, seeded.book_id, quotes=3)
+    return [*ratings, *quotes]
+
 WEEK = (date(2026, 1, 1), date(2026, 3, 1))
 
 # Reads: for the guild that wrote, something; for any other guild naming the same ids, nothing.
 READS: dict[str, Call] = {
     "config.get": lambda s, g, x: s.config.get(g),
+    "config.timezone": lambda s, g, x: s.config.timezone(g),
     "books.get": lambda s, g, x: s.books.get(g, x.book_id),
     "books.find": lambda s, g, x: s.books.find(g, "Never Let Me Go", "Kazuo Ishiguro"),
     "books.list_all": lambda s, g, x: s.books.list_all(g),
@@ -147,6 +155,7 @@ READS: dict[str, Call] = {
     "history.count_finished_between": lambda s, g, x: s.history.count_finished_between(g, *WEEK),
     "history.last_finished": lambda s, g, x: s.history.last_finished(g),
     "history.read_statuses": lambda s, g, x: s.history.read_statuses(g),
+    "history.read_rows": lambda s, g, x: s.history.read_rows(g),
     "history.versions": lambda s, g, x: s.history.versions(g),
     "history.book_names": lambda s, g, x: s.history.book_names(g),
     "history.books": lambda s, g, x: s.history.books(g, [x.book_id, x.other_book_id]),
@@ -159,6 +168,7 @@ READS: dict[str, Call] = {
     "history.reads_from_to": lambda s, g, x: s.history.reads_from_to(g, x.book_id, x.book_id),
     "history.member_ratings": lambda s, g, x: s.history.member_ratings(g, x.book_id),
     "history.quotes": lambda s, g, x: s.history.quotes(g, x.book_id),
+    "history.opinions": lambda s, g, x: opinions(s, g, x),
     "history.export_books": lambda s, g, x: s.history.export_books(g),
     "reviews.get": lambda s, g, x: s.reviews.get(g, x.review_id),
     "reviews.queued": lambda s, g, x: s.reviews.queued(g),
