@@ -81,7 +81,7 @@ async def main() -> int:
     quiet_logging()
     with tempfile.TemporaryDirectory() as folder:
         database = Path(folder) / "bookclub.db"
-        async with DiscordDouble.with_default_world() as double:
+        async with DiscordDouble.with_default_world(check_bodies=False) as double:
             async with Store(database) as store:
                 await store.migrate()
             build(database, arguments.books, arguments.reviews, random.Random(7), guild=double.guild_a.id)

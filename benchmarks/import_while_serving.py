@@ -116,7 +116,7 @@ async def main() -> int:
     durations: list[float] = []
     with tempfile.TemporaryDirectory() as folder:
         database = Path(folder) / "bookclub.db"
-        async with DiscordDouble.with_default_world() as double:
+        async with DiscordDouble.with_default_world(check_bodies=False) as double:
             serving = double.guild_b
             async with Store(database) as store:
                 await store.migrate()

@@ -91,7 +91,7 @@ async def main() -> int:
     rng = random.Random(arguments.seed)
     with tempfile.TemporaryDirectory() as folder:
         database = Path(folder) / "bookclub.db"
-        async with DiscordDouble.with_default_world() as double:
+        async with DiscordDouble.with_default_world(check_bodies=False) as double:
             async with Store(database) as store:
                 await store.migrate()
             authors, titles = build(database, arguments.books, arguments.reviews, rng, guild=double.guild_a.id)
