@@ -7,10 +7,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiohttp
 import pytest
 from hypothesis import settings
 
+from bot.bot import BookClubBot, extension_names
 from bot.clock import ManualClock
+from bot.settings import Settings
 from bot.store import Store
 
 # CI (which sets CI=true) runs every property with the same examples and no saved ones, so a red build is the
@@ -32,3 +35,19 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def loaded_bot(tmp_path: Path, clock: ManualClock) -> AsyncIterator[BookClubBot]:
+    """The bot with every extension loaded, as setup_hook leaves it, without connecting anywhere."""
+    settings = Settings(_env_file=None, database_path=tmp_path / "bookclub.db")  # pyright: ignore[reportCallIssue]
+    async with Store(settings.database_path) as store, aiohttp.ClientSession() as session:
+        await store.migrate()
+        bot = BookClubBot(settings=settings, store=store, clock=clock, http_session=session)
+        for name in extension_names():
+            await bot.load_extension(name)
+        try:
+            yield bot
+        finally:
+            for name in extension_names():
+                await bot.unload_extension(name)

@@ -5,19 +5,12 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import aiohttp
 import discord
-import pytest
 from discord import app_commands
 from discord.ext import commands
 
 from bot.bot import BookClubBot, extension_names
-from bot.clock import ManualClock
-from bot.settings import Settings
-from bot.store import Store
 
 # Discord's rules for chat-input names: 1–32 characters, lower case, letters, digits, '-' and '_'.
 SLASH_NAME = re.compile(r"^[-_\w]{1,32}$")
@@ -26,22 +19,6 @@ MAX_DESCRIPTION = 100
 MAX_COMMAND_CHARACTERS = 4000
 # What discord.py sends when a command or option has no description of its own.
 PLACEHOLDER = "…"
-
-
-@pytest.fixture
-async def loaded_bot(tmp_path: Path, clock: ManualClock) -> AsyncIterator[BookClubBot]:
-    """The bot with every extension loaded, as setup_hook leaves it, without connecting anywhere."""
-    settings = Settings(_env_file=None, database_path=tmp_path / "bookclub.db")  # pyright: ignore[reportCallIssue]
-    async with Store(settings.database_path) as store, aiohttp.ClientSession() as session:
-        await store.migrate()
-        bot = BookClubBot(settings=settings, store=store, clock=clock, http_session=session)
-        for name in extension_names():
-            await bot.load_extension(name)
-        try:
-            yield bot
-        finally:
-            for name in extension_names():
-                await bot.unload_extension(name)
 
 
 def slash_commands(bot: BookClubBot) -> list[app_commands.Command | app_commands.Group]:

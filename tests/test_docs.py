@@ -4,19 +4,14 @@ and the invite's permissions are documented as the bot really has them."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import discord
-import pytest
 from discord import app_commands
 
-from bot.bot import BookClubBot, extension_names, gateway_intents
-from bot.clock import ManualClock
+from bot.bot import BookClubBot, gateway_intents
 from bot.domain.cooldowns import Limit
 from bot.settings import Settings
-from bot.store import Store
 from cogs._shared.checks import ASK_LIMIT, HIDE_LIMIT, REVIEW_LIMIT, SPOILER_LIMIT
 from cogs.club.history import EXPORT_COOLDOWN_SECONDS
 from cogs.config import RECOMMENDED_PERMISSIONS, REQUIRED_PERMISSIONS
@@ -42,22 +37,6 @@ USED_UNCHECKED = {"add_reactions"}
 # The names Discord's server settings show, where they are not the flag's name in title case.
 PERMISSION_LABELS = {"view_channel": "View Channels", "send_polls": "Create Polls",
                      "send_messages_in_threads": "Send Messages in Threads"}
-
-
-@pytest.fixture
-async def loaded_bot(tmp_path: Path, clock: ManualClock) -> AsyncIterator[BookClubBot]:
-    """The bot with every extension loaded, without connecting anywhere."""
-    settings = Settings(_env_file=None, database_path=tmp_path / "bookclub.db")  # pyright: ignore[reportCallIssue]
-    async with Store(settings.database_path) as store, aiohttp.ClientSession() as session:
-        await store.migrate()
-        bot = BookClubBot(settings=settings, store=store, clock=clock, http_session=session)
-        for name in extension_names():
-            await bot.load_extension(name)
-        try:
-            yield bot
-        finally:
-            for name in extension_names():
-                await bot.unload_extension(name)
 
 
 def command_rows() -> list[tuple[list[str], str]]:
