@@ -18,6 +18,7 @@ import discord
 import pytest
 
 from bot.store import Store
+from bot.store.polls import Poll
 from tests.discord_double import DiscordDouble, Guild
 from tests.domain.discord_markdown import shown_text
 from tests.doubles.feed_server import FakeBlog
@@ -213,6 +214,23 @@ async def test_a_poll_due_at_a_crash_announces_once_and_records_its_winner_once(
     assert double.pings() == []
 
 
+async def close_unrecorded_poll_after_restart(bot_process: BotProcess, guild: Guild) -> Poll:
+    """The running poll, whose message the crash left unrecorded, is made due now (rather than at the real clock's
+    minute or hour) and closed by the restarted bot; returns the poll as it was before the restart."""
+    async with database(bot_process) as store:
+        poll = await store.polls.running(guild.id)
+        assert poll is not None and poll.message_id is None
+        await store.jobs.schedule(guild.id, POLL_CLOSE, str(poll.id), datetime.now(UTC) - timedelta(seconds=1))
+    await bot_process.start()
+
+    async def closed(store: Store) -> bool:
+        job = await store.jobs.get(guild.id, POLL_CLOSE, str(poll.id))
+        return job is not None and job.status == "done"
+
+    await settled(bot_process, closed)
+    return poll
+
+
 async def test_votes_in_a_poll_posted_just_before_a_crash_are_counted(
     double: DiscordDouble, bot_process: BotProcess
 ) -> None:
@@ -230,18 +248,7 @@ async def test_votes_in_a_poll_posted_just_before_a_crash_are_counted(
     (poll_message,) = bot_posts(double, guild, "polls")
     for member, answer in (("Alice", 3), ("Bob", 3), ("Carol", 1)):
         await double.vote_native(poll_message, answer, guild.member(member))
-    async with database(bot_process) as store:
-        poll = await store.polls.running(guild.id)
-        assert poll is not None and poll.message_id is None
-        # As above, the close is made due now rather than at the real clock's minute.
-        await store.jobs.schedule(guild.id, POLL_CLOSE, str(poll.id), datetime.now(UTC) - timedelta(seconds=1))
-    await bot_process.start()
-
-    async def closed(store: Store) -> bool:
-        job = await store.jobs.get(guild.id, POLL_CLOSE, str(poll.id))
-        return job is not None and job.status == "done"
-
-    await settled(bot_process, closed)
+    poll = await close_unrecorded_poll_after_restart(bot_process, guild)
     (announcement,) = bot_posts(double, guild, "announcements")
     assert announcement.embeds[0]["title"] == "Next read: Beloved"
     assert "Won with 2 votes of 3." in shown_text(announcement.text())
@@ -268,17 +275,7 @@ async def test_a_ranked_poll_posted_just_before_a_crash_is_found_and_retired_at_
     # The bot dies after Discord took the poll's message and before it wrote the message down.
     await crash_while_held(bot_process, "POST", rf"/channels/{polls.id}/messages$", start_a_ranked_poll)
     (poll_message,) = bot_posts(double, guild, "polls")
-    async with database(bot_process) as store:
-        poll = await store.polls.running(guild.id)
-        assert poll is not None and poll.message_id is None
-        await store.jobs.schedule(guild.id, POLL_CLOSE, str(poll.id), datetime.now(UTC) - timedelta(seconds=1))
-    await bot_process.start()
-
-    async def closed(store: Store) -> bool:
-        job = await store.jobs.get(guild.id, POLL_CLOSE, str(poll.id))
-        return job is not None and job.status == "done"
-
-    await settled(bot_process, closed)
+    poll = await close_unrecorded_poll_after_restart(bot_process, guild)
     # Its Vote button is gone and it says the poll is closed: the close found the message by its button's id.
     assert poll_message.components == []
     assert [field["name"] for field in poll_message.embeds[0]["fields"]] == ["Closed"]
