@@ -15,6 +15,7 @@ from bot.bot import BookClubBot, extension_names
 from bot.clock import ManualClock
 from bot.settings import Settings
 from bot.store import Store
+from tests.databases import new_database
 
 # CI (which sets CI=true) runs every property with the same examples and no saved ones, so a red build is the
 # change's fault and can be reproduced; a developer's run keeps drawing new examples, which is how new failing cases
@@ -26,8 +27,8 @@ settings.load_profile("ci" if os.environ.get("CI") else "local")
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    """A real, migrated SQLite file in a temporary folder."""
-    async with Store(tmp_path / "bookclub.db") as opened:
+    """A real, migrated database: a SQLite file in a temporary folder, or a PostgreSQL database of its own."""
+    async with Store(new_database(tmp_path)) as opened:
         await opened.migrate()
         yield opened
 

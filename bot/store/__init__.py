@@ -1,4 +1,4 @@
-"""The SQLite store: one Database, one repository per aggregate, pydantic models out."""
+"""The store: one database (SQLite by default, or PostgreSQL), one repository per aggregate, pydantic models out."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from pathlib import Path
 
 from bot.store.books import BookRepository
 from bot.store.config import ConfigRepository, FeedRepository
-from bot.store.db import BUSY_TIMEOUT_SECONDS, Database, StoreError, is_busy, start_integrity_check
+from bot.store.db import BUSY_TIMEOUT_SECONDS, StoreError, is_busy, start_integrity_check
 from bot.store.discussions import DiscussionRepository
+from bot.store.engine import AnyDatabase, open_database
 from bot.store.history import CatalogueCacheRepository, HistoryRepository
 from bot.store.jobs import JobRepository, StateRepository
 from bot.store.meetings import MeetingRepository
@@ -22,8 +23,9 @@ __all__ = ["BUSY_TIMEOUT_SECONDS", "Store", "StoreError", "is_busy", "start_inte
 class Store:
     """Opens, migrates and closes the database and exposes the repositories."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.db = Database(path)
+    def __init__(self, target: Path | str) -> None:
+        """`target`: a SQLite file's path, or a DATABASE_URL (`sqlite:///…` or `postgresql://…`)."""
+        self.db: AnyDatabase = open_database(target)
         self.config = ConfigRepository(self.db)
         self.books = BookRepository(self.db)
         self.feeds = FeedRepository(self.db)
@@ -38,7 +40,8 @@ class Store:
         self._integrity: asyncio.Future[None] | None = None
 
     @property
-    def path(self) -> Path:
+    def path(self) -> Path | str:
+        """The SQLite file, or the PostgreSQL URL without its password."""
         return self.db.path
 
     async def open(self) -> None:

@@ -10,7 +10,8 @@ from pydantic import BaseModel
 from bot.domain.books import Book
 from bot.domain.names import author_key, title_key
 from bot.domain.text import clean_line
-from bot.store.db import Database, to_db_time
+from bot.store.db import to_db_time
+from bot.store.engine import AnyDatabase, new_id
 
 
 class Rename(BaseModel):
@@ -43,7 +44,7 @@ class BookRepository:
     MAX_TITLE = 256
     MAX_AUTHOR = 200
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: AnyDatabase) -> None:
         self._db = db
 
     async def get(self, guild_id: int, book_id: int) -> Book | None:
@@ -98,11 +99,11 @@ class BookRepository:
             else:
                 cursor = await conn.execute(
                     "INSERT INTO books (guild_id, title, author, year, work_key, isbn13, cover_url, title_key, "
-                    "author_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "author_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (guild_id, title, author, year, work_key, isbn13, cover_url, title_key(title), author_key(author),
                      to_db_time(datetime.now(UTC))),
                 )
-                book_id, created = int(cursor.lastrowid or 0), True
+                book_id, created = await new_id(cursor), True
         book = await self.get(guild_id, book_id)
         if book is None:
             raise RuntimeError("a stored book vanished")

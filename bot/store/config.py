@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bot.store.db import Database, from_db_time, to_db_time
+from bot.store.db import from_db_time, to_db_time
+from bot.store.engine import AnyDatabase
 
 CHANNEL_KINDS = ("reviews", "discussions", "polls", "announcements")
 # A guild's time zone until a moderator sets one with /config schedule (the column's default).
@@ -57,7 +58,7 @@ def _now() -> str:
 class ConfigRepository:
     """Reads and writes one guild's settings; every statement is scoped by guild_id."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: AnyDatabase) -> None:
         self._db = db
 
     async def get(self, guild_id: int) -> GuildConfig:
@@ -127,7 +128,7 @@ class FeedRepository:
 
     MAX_PER_GUILD = 10
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: AnyDatabase) -> None:
         self._db = db
 
     async def list(self, guild_id: int) -> list[Feed]:
@@ -142,13 +143,13 @@ class FeedRepository:
         """Adds the feed; None when this guild already has it."""
         async with self._db.transaction() as conn:
             cursor = await conn.execute(
-                "INSERT INTO feeds (guild_id, url, added_at) VALUES (?, ?, ?) ON CONFLICT (guild_id, url) DO NOTHING",
+                "INSERT INTO feeds (guild_id, url, added_at) VALUES (?, ?, ?) ON CONFLICT (guild_id, url) DO NOTHING "
+                "RETURNING id",
                 (guild_id, url, _now()),
             )
-            if cursor.rowcount == 0:
-                return None
-            feed_id = cursor.lastrowid
-        return await self.get(guild_id, int(feed_id or 0))
+            row = await cursor.fetchone()
+            await cursor.close()
+        return await self.get(guild_id, int(row["id"])) if row else None
 
     async def remove(self, guild_id: int, url: str) -> bool:
         async with self._db.transaction() as conn:

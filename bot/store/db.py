@@ -167,6 +167,8 @@ class Database:
     (`readonly=True`) has the readers and no writer at all.
     """
 
+    dialect = "sqlite"
+
     def __init__(self, path: Path | str, *, readonly: bool = False, readers: int = READERS) -> None:
         if readers < 1:
             raise ValueError("a database needs at least one reader")
@@ -292,6 +294,15 @@ class Database:
         with contextlib.suppress(sqlite3.OperationalError):
             await self.conn.execute("ROLLBACK")
 
+    async def analyze(self, tables: Iterable[str]) -> None:
+        """Nothing to do after a bulk write: the queries that need it name their index (`INDEXED BY`)."""
+
+    @asynccontextmanager
+    async def pinned(self) -> AsyncIterator[None]:
+        """Runs the block on one connection, so that a TEMP table lasts from one transaction to the next: every
+        write here is on the one writer already."""
+        yield
+
     @asynccontextmanager
     async def _reader(self) -> AsyncIterator[aiosqlite.Connection]:
         if not self._readers:
@@ -333,6 +344,11 @@ class Database:
             elif not is_busy(error):
                 raise
         return await self.fetch_all(sql, params)
+
+    async def fetch_versions(self, table: str, sql: str, guild_id: int) -> list[sqlite3.Row]:
+        """A guild's row of a versions table (`table`, read by `sql`): read every time, as it takes microseconds
+        here and every process writing the file moves it."""
+        return await self.fetch_quick(sql, (guild_id,))
 
     def _load_schema(self) -> None:
         """Reads the schema into the inline connection without a deadline.

@@ -10,7 +10,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from bot.domain.sections import Section
-from bot.store.db import Database, from_db_time, to_db_time
+from bot.store.db import from_db_time, to_db_time
+from bot.store.engine import AnyDatabase
 
 
 class SectionThread(BaseModel):
@@ -87,7 +88,7 @@ _SECTION_COLUMNS = "discussion_id, position, name, first_chapter, last_chapter, 
 class DiscussionRepository:
     """One guild's discussions; every statement is scoped by guild_id."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: AnyDatabase) -> None:
         self._db = db
 
     async def create(self, guild_id: int, book_id: int, *, channel_id: int, thread_id: int,
@@ -267,8 +268,10 @@ class DiscussionRepository:
 
     async def guard_version(self, guild_id: int) -> int:
         """A counter that moves whenever the guild's discussions, sections or spoiler terms change (SQL triggers)."""
-        row = await self._db.fetch_one("SELECT version FROM guard_versions WHERE guild_id = ?", (guild_id,))
-        return int(row["version"]) if row else 0
+        rows = await self._db.fetch_versions(
+            "guard_versions", "SELECT version FROM guard_versions WHERE guild_id = ?", guild_id
+        )
+        return int(rows[0]["version"]) if rows else 0
 
     async def all_terms(self, guild_id: int) -> dict[int, builtins.list[str]]:
         """Every discussion's spoiler terms, by discussion id."""

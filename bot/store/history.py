@@ -6,7 +6,6 @@ import asyncio
 import itertools
 import json
 import logging
-import sqlite3
 from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any, NamedTuple
@@ -18,7 +17,8 @@ from bot.domain.club_reads import ReadRow
 from bot.domain.goodreads import ExportBook, GoodreadsBook, SkippedRow
 from bot.domain.names import author_key, title_key
 from bot.domain.rankings import Stars
-from bot.store.db import Database, from_db_time, to_db_time
+from bot.store.db import from_db_time, to_db_time
+from bot.store.engine import AnyDatabase
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +243,7 @@ def _chunks(ids: Sequence[int]) -> list[Sequence[int]]:
 class HistoryRepository:
     """One guild's reads and ratings, and the look-ups that answer questions about them; all scoped by guild."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: AnyDatabase) -> None:
         self._db = db
         self._import_ids = itertools.count(1)
 
@@ -346,19 +346,21 @@ class HistoryRepository:
         import_id = next(self._import_ids)
         # Name keys cost ~25 µs a row: 20,000 rows would hold the event loop for half a second.
         staged = await asyncio.to_thread(_staged_rows, import_id, guild_id, rows, now)
-        try:
-            for start in range(0, len(staged), batch):
-                async with self._db.transaction() as conn:
-                    await conn.execute(_STAGING_TABLE)
-                    await conn.executemany(_STAGE_ROW, staged[start:start + batch])
-            existing = await self._publish_import(import_id, guild_id, member_id, member_name, to_db_time(now))
-        finally:
+        async with self._db.pinned():
             try:
-                await asyncio.shield(self._discard_staged(import_id, batch))
-            except sqlite3.Error as error:
-                # A busy or full database must not hide why the import itself failed; the TEMP rows go with the
-                # connection at the latest.
-                log.warning("could not discard the staged rows of import %d: %s", import_id, error)
+                for start in range(0, len(staged), batch):
+                    async with self._db.transaction() as conn:
+                        await conn.execute(_STAGING_TABLE)
+                        await conn.executemany(_STAGE_ROW, staged[start:start + batch])
+                existing = await self._publish_import(import_id, guild_id, member_id, member_name, to_db_time(now))
+            finally:
+                try:
+                    await asyncio.shield(self._discard_staged(import_id, batch))
+                except Exception as error:
+                    # A busy or full database must not hide why the import itself failed; the TEMP rows go with
+                    # the connection at the latest.
+                    log.warning("could not discard the staged rows of import %d: %s", import_id, error)
+        await self._db.analyze(("books", "reads", "ratings", "reviews"))
         added = [row for row in rows if row.line not in existing]
         skipped = [SkippedRow(line=row.line, title=row.title, reason="already in the club history")
                    for row in rows if row.line in existing]
@@ -516,7 +518,9 @@ class HistoryRepository:
 
     async def versions(self, guild_id: int) -> HistoryVersions:
         """Where the guild's history stands: every question reads it first, so without a hop (`fetch_quick`)."""
-        rows = await self._db.fetch_quick("SELECT names, votes FROM history_versions WHERE guild_id = ?", (guild_id,))
+        rows = await self._db.fetch_versions(
+            "history_versions", "SELECT names, votes FROM history_versions WHERE guild_id = ?", guild_id
+        )
         return HistoryVersions(int(rows[0]["names"]), int(rows[0]["votes"])) if rows else HistoryVersions(0, 0)
 
     async def book_names(self, guild_id: int) -> list[BookName]:
@@ -554,7 +558,7 @@ class HistoryRepository:
         params = [guild_id, *ids, guild_id, *ids]
         votes = _VOTES.format(ratings_filter=ratings_filter, reviews_filter=reviews_filter)
         rows = await self._db.fetch_all(
-            f"SELECT book_id, SUM(stars) AS total, COUNT(*) AS votes FROM ({votes}) GROUP BY book_id",  # noqa: S608
+            f"SELECT book_id, SUM(stars) AS total, COUNT(*) AS votes FROM ({votes}) AS v GROUP BY book_id",  # noqa: S608
             params,
         )
         return {int(row["book_id"]): Score(int(row["total"]), int(row["votes"])) for row in rows}
@@ -564,7 +568,7 @@ class HistoryRepository:
         votes = _VOTES.format(ratings_filter="", reviews_filter="")
         rows = await self._db.fetch_all(
             "SELECT book_id, SUM(stars) AS total, COUNT(*) AS votes, MIN(stars) AS low, MAX(stars) AS high, "  # noqa: S608
-            f"SUM(stars * stars) AS squares FROM ({votes}) GROUP BY book_id",
+            f"SUM(stars * stars) AS squares FROM ({votes}) AS v GROUP BY book_id",
             (guild_id, guild_id),
         )
         return {int(row["book_id"]): Stars(int(row["total"]), int(row["votes"]), int(row["low"]), int(row["high"]),
@@ -622,9 +626,9 @@ class HistoryRepository:
         # Through a reader's thread: every member's latest review of the book takes 0.3–0.8 ms to find.
         rows = await self._db.fetch_all(
             f"SELECT * FROM (SELECT 0 AS part, member_id, member_name, stars, NULL AS body, NULL AS created_at, "  # noqa: S608
-            f"-stars AS position FROM ({_MEMBER_RATINGS}) UNION ALL SELECT * FROM (SELECT 1, member_id, "
+            f"-stars AS position FROM ({_MEMBER_RATINGS}) AS m UNION ALL SELECT * FROM (SELECT 1, member_id, "
             f"reviewer_name, rating, body, created_at, ROW_NUMBER() OVER ({_QUOTE_ORDER}) AS position "
-            f"FROM ({_QUOTES}) {_QUOTE_ORDER} LIMIT ?)) ORDER BY part, position, member_name",
+            f"FROM ({_QUOTES}) AS q {_QUOTE_ORDER} LIMIT ?) AS quoted) AS parts ORDER BY part, position, member_name",
             (guild_id, book_id, guild_id, book_id, guild_id, book_id, quotes),
         )
         ratings = [_member_rating(row) for row in rows if row["part"] == 0]
@@ -667,7 +671,7 @@ def _export_books(rows: Sequence[Any], scores: dict[int, Score]) -> list[ExportB
 class CatalogueCacheRepository:
     """Open Library answers kept for reuse; public catalogue data shared by every guild."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: AnyDatabase) -> None:
         self._db = db
 
     async def get(self, query: str, *, fetched_after: datetime) -> Any | None:

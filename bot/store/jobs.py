@@ -9,7 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bot.store.db import Database, from_db_time, to_db_time
+from bot.store.db import from_db_time, to_db_time
+from bot.store.engine import AnyDatabase
 
 
 class Job(BaseModel):
@@ -36,7 +37,7 @@ def _job(row: Any) -> Job:
 class JobRepository:
     """The jobs table. A job is unique per (guild, kind, key): scheduling it again moves it."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: AnyDatabase) -> None:
         self._db = db
 
     async def schedule(
@@ -141,7 +142,7 @@ class JobRepository:
 class StateRepository:
     """The bot's own key-value state (not guild data), such as the hash of the last synced command tree."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: AnyDatabase) -> None:
         self._db = db
 
     async def get(self, key: str) -> str | None:

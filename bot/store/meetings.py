@@ -8,7 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from bot.domain.books import Book
-from bot.store.db import Database, from_db_time, to_db_time
+from bot.store.db import from_db_time, to_db_time
+from bot.store.engine import AnyDatabase
 
 Repeat = Literal["none", "weekly", "biweekly", "monthly"]
 MeetingStatus = Literal["scheduled", "ended", "cancelled"]
@@ -72,7 +73,7 @@ def _meeting(row: Any) -> Meeting:
 class MeetingRepository:
     """One guild's meetings and reminders; every statement is scoped by guild_id."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: AnyDatabase) -> None:
         self._db = db
 
     async def create(

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-import aiosqlite
 from pydantic import BaseModel
 
 from bot.domain.books import Book
@@ -20,7 +19,8 @@ from bot.domain.polls import (
     answer_texts,
     count_ranked,
 )
-from bot.store.db import Database, from_db_time, to_db_time
+from bot.store.db import from_db_time, to_db_time
+from bot.store.engine import AnyConnection, AnyDatabase, new_id
 
 PollStatus = Literal["open", "closed"]
 # What a nomination did: a new nomination, a second nominator credited, or why nothing changed.
@@ -106,7 +106,7 @@ _NOMINATION_COLUMNS = (
 class PollRepository:
     """One guild's nominations, polls and ballots; every statement is scoped by guild_id."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: AnyDatabase) -> None:
         self._db = db
 
     # -- nominations -------------------------------------------------------------------------------
@@ -165,10 +165,10 @@ class PollRepository:
                 if total is not None and total["n"] >= capacity:
                     return "full"
                 cursor = await conn.execute(
-                    "INSERT INTO nominations (guild_id, book_id, created_at) VALUES (?, ?, ?)",
+                    "INSERT INTO nominations (guild_id, book_id, created_at) VALUES (?, ?, ?) RETURNING id",
                     (guild_id, book_id, to_db_time(now)),
                 )
-                nomination_id, status = int(cursor.lastrowid or 0), "created"
+                nomination_id, status = await new_id(cursor), "created"
             else:
                 nomination_id, status = int(existing["id"]), "merged"
             await conn.execute(
@@ -236,10 +236,10 @@ class PollRepository:
                 raise WrongNominationCount(len(waiting))
             cursor = await conn.execute(
                 "INSERT INTO polls (guild_id, mode, channel_id, started_by, created_at, closes_at, message_after) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (guild_id, mode, channel_id, started_by, to_db_time(now), to_db_time(closes_at), message_after),
             )
-            poll_id = int(cursor.lastrowid or 0)
+            poll_id = await new_id(cursor)
             answers = answer_texts([(row["title"], row["author"]) for row in waiting])
             for position, (row, answer) in enumerate(zip(waiting, answers, strict=True)):
                 credits = await conn.execute(
@@ -358,7 +358,7 @@ class PollRepository:
         return await self._require(guild_id, poll_id)
 
     @staticmethod
-    async def _count_ballots(conn: aiosqlite.Connection, guild_id: int, poll_id: int) -> Outcome:
+    async def _count_ballots(conn: AnyConnection, guild_id: int, poll_id: int) -> Outcome:
         cursor = await conn.execute("SELECT COUNT(*) AS n FROM poll_candidates WHERE poll_id = ? AND guild_id = ?",
                                     (poll_id, guild_id))
         candidates = await cursor.fetchone()
@@ -417,7 +417,7 @@ class PollRepository:
         )
 
 
-async def _one(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> aiosqlite.Row | None:
+async def _one(conn: AnyConnection, sql: str, params: Sequence[Any]) -> Any:
     cursor = await conn.execute(sql, tuple(params))
     row = await cursor.fetchone()
     await cursor.close()

@@ -9,7 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from bot.store.db import Database, from_db_time, to_db_time
+from bot.store.db import from_db_time, to_db_time
+from bot.store.engine import AnyDatabase, new_id
 
 ReviewStatus = Literal["queued", "announcing", "announced"]
 ReviewSource = Literal["member", "feed", "import"]
@@ -84,7 +85,7 @@ def _filters(book_id: int | None, member_id: int | None) -> tuple[str, list[int]
 class ReviewRepository:
     """One guild's reviews. A review goes queued → announcing (posting started) → announced (every part posted)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: AnyDatabase) -> None:
         self._db = db
 
     async def get(self, guild_id: int, review_id: int) -> Review | None:
@@ -99,10 +100,10 @@ class ReviewRepository:
         async with self._db.transaction() as conn:
             cursor = await conn.execute(
                 "INSERT INTO reviews (guild_id, book_id, member_id, reviewer_name, rating, body, spoilers, source, "
-                "status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'member', 'queued', ?)",
+                "status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'member', 'queued', ?) RETURNING id",
                 (guild_id, book_id, member_id, reviewer_name, rating, body, spoilers or None, to_db_time(now)),
             )
-            review_id = int(cursor.lastrowid or 0)
+            review_id = await new_id(cursor)
         review = await self.get(guild_id, review_id)
         if review is None:
             raise RuntimeError("a stored review vanished")
@@ -148,12 +149,14 @@ class ReviewRepository:
                 cursor = await conn.execute(
                     "INSERT INTO reviews (guild_id, book_id, reviewer_name, body, source, feed_id, entry_guid, link, "
                     "status, created_at) VALUES (?, ?, ?, ?, 'feed', ?, ?, ?, 'queued', ?) "
-                    "ON CONFLICT (guild_id, feed_id, entry_guid) DO NOTHING",
+                    "ON CONFLICT (guild_id, feed_id, entry_guid) DO NOTHING RETURNING id",
                     (guild_id, post.book_id, post.reviewer_name, post.body, feed_id, post.entry_key, post.link, stamp),
                 )
-                if cursor.rowcount == 0:
+                created = await cursor.fetchone()
+                await cursor.close()
+                if created is None:
                     continue
-                review_id = int(cursor.lastrowid or 0)
+                review_id = int(created["id"])
                 await conn.execute(
                     "UPDATE feed_entries SET review_id = ? WHERE guild_id = ? AND feed_id = ? AND entry_key = ?",
                     (review_id, guild_id, feed_id, post.entry_key),

@@ -18,6 +18,7 @@ from bot.domain.goodreads import GoodreadsBook, parse_export
 from bot.store import Store, StoreError
 from bot.store.db import Database, to_db_time
 from bot.store.history import HistoryRepository
+from tests.databases import INTEGRITY_ERRORS
 from tests.goodreads_export import library_export
 
 GUILD_A, GUILD_B = 111, 222
@@ -166,7 +167,7 @@ async def test_an_import_that_fails_half_way_writes_nothing(store: Store) -> Non
     good = GoodreadsBook(line=2, title="Piranesi", author="Susanna Clarke", rating=5)
     broken = GoodreadsBook.model_construct(line=3, title="Beloved", author="Toni Morrison", rating=9, review=None,
                                            date_read=None, year=None, isbn13=None)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY_ERRORS):
         await store.history.import_goodreads(GUILD_A, [good, broken], member_id=ALICE, member_name="Alice", now=NOW)
     assert await store.history.count_reads(GUILD_A) == 0 and await store.books.list_all(GUILD_A) == []
 
@@ -249,6 +250,7 @@ async def test_the_catalogue_cache_returns_fresh_payloads_only(store: Store) -> 
     assert await store.catalogue_cache.get("author-works:nobody", fetched_after=NOW - timedelta(days=1)) is None
 
 
+@pytest.mark.sqlite_only
 async def test_a_read_only_history_reads_but_cannot_write(store: Store) -> None:
     book_id = await add_book(store, "Piranesi", "Susanna Clarke", status="reading")
     db = Database(store.path, readonly=True)
@@ -325,6 +327,7 @@ async def test_a_books_opinions_are_its_member_ratings_and_quotes_read_together(
     assert [quote.body for quote in quotes] == ["Haunting.", "Fine."]
 
 
+@pytest.mark.sqlite_only
 async def test_a_quick_read_that_runs_long_finishes_in_a_readers_thread(store: Store,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     counting = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000) SELECT COUNT(*) FROM n"
@@ -346,6 +349,7 @@ async def test_a_quick_read_that_runs_long_finishes_in_a_readers_thread(store: S
     assert threaded == [counting]
 
 
+@pytest.mark.sqlite_only
 async def test_quick_reads_stay_quick_after_the_schema_changes(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     threaded: list[str] = []
     fetch_all = store.db.fetch_all

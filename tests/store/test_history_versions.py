@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 import sqlite3
 from typing import Any
 
 from bot.services.asker import HistoryIndex
 from bot.store import Store
+
+# SQLite's own mechanics; tests/store/test_postgres.py covers PostgreSQL's.
+pytestmark = pytest.mark.sqlite_only
 
 GUILD = 111
 # The tables that say which version of a guild's history the index was built from, not what it holds.

@@ -288,10 +288,16 @@ def is_empty(value: Any, guild_id: int) -> bool:
 
 async def guild_rows(store: Store, guild_id: int) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of the guild, table by table: what must not change when another guild writes."""
-    tables = await store.db.fetch_all(
-        "SELECT m.name FROM sqlite_master m WHERE m.type = 'table' "
-        "AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) c WHERE c.name = 'guild_id') ORDER BY m.name"
-    )
+    if store.db.dialect == "postgresql":
+        tables = await store.db.fetch_all(
+            "SELECT table_name AS name FROM information_schema.columns WHERE table_schema = 'public' "
+            "AND column_name = 'guild_id' ORDER BY table_name"
+        )
+    else:
+        tables = await store.db.fetch_all(
+            "SELECT m.name FROM sqlite_master m WHERE m.type = 'table' "
+            "AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) c WHERE c.name = 'guild_id') ORDER BY m.name"
+        )
     rows: dict[str, list[tuple[Any, ...]]] = {}
     for table in tables:
         name = table["name"]

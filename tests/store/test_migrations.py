@@ -12,6 +12,9 @@ import pytest
 from bot.store import Store, StoreError
 from bot.store.db import MIGRATIONS_DIR, Database, migration_files
 
+# SQLite's own mechanics; tests/store/test_postgres.py covers PostgreSQL's.
+pytestmark = pytest.mark.sqlite_only
+
 
 async def test_migrates_an_empty_file_to_the_latest_version(tmp_path: Path) -> None:
     async with Store(tmp_path / "new.db") as store:

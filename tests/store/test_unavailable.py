@@ -12,6 +12,9 @@ import bot.store.db
 from bot.errors import StoreBusy, StoreFull, StoreUnavailable
 from bot.store import Store
 
+# SQLite's own mechanics; tests/store/test_postgres.py covers PostgreSQL's.
+pytestmark = pytest.mark.sqlite_only
+
 GUILD = 111
 
 
