@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 import sqlite3
 from typing import Any
+
+import pytest
 
 from bot.services.asker import HistoryIndex
 from bot.store import Store
