@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-postgres lint bench clean
 
 # Exits non-zero on a Python older than the project's minimum (pyproject.toml: requires-python).
 NEW_ENOUGH := import sys; sys.exit(sys.version_info < (3, 11))
@@ -31,6 +31,11 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+
+# The store, scheduler and end-to-end tests again, on a throw-away PostgreSQL server that the run starts on
+# 127.0.0.1 (installing Debian's postgresql package first when the machine has none) and removes afterwards.
+test-postgres: $(STAMP)
+	$(BIN)/python -m tests.postgres_server $(BIN)/python -m pytest tests/store tests/test_scheduler.py tests/e2e
 
 # Each script exits 1 when it misses its target; the leading "-" lets the others still print their figures.
 bench: $(STAMP)

@@ -46,7 +46,7 @@ async def open_asker(settings: Settings, stack: AsyncExitStack, catalogue: OpenL
     """The offline asker over a read-only connection, behind a model when OPENAI_API_KEY is set."""
     from bot.services.asker import ModelAsker, OfflineAsker, readonly_history
 
-    history = await stack.enter_async_context(readonly_history(settings.database_path))
+    history = await stack.enter_async_context(readonly_history(settings.database))
     offline = OfflineAsker(history, catalogue)
     if settings.openai_api_key is None:
         return offline
@@ -136,11 +136,11 @@ async def serve(settings: Settings, token: str, stopper: Stopper, integrity: con
     clock = Clock()
     async with AsyncExitStack() as stack:
         try:
-            store = await stack.enter_async_context(Store(settings.database_path).open_checked(integrity))
+            store = await stack.enter_async_context(Store(settings.database).open_checked(integrity))
         except (OSError, sqlite3.Error) as error:
             # A folder that cannot be made, a file that is not a database, no permission: one line, no traceback.
-            raise StoreError(f"the database {settings.database_path} cannot be opened ({error}). Check "
-                             "DATABASE_PATH.") from error
+            raise StoreError(f"the database {settings.database_name} cannot be opened ({error}). Check "
+                             f"{database_setting(settings)}.") from error
         await store.db.wait_until_writable()
         http_session = await stack.enter_async_context(aiohttp.ClientSession(timeout=timeout))
         catalogue = OpenLibraryCatalogue(http_session, settings.openlibrary_base, store.catalogue_cache, clock)
@@ -151,13 +151,40 @@ async def serve(settings: Settings, token: str, stopper: Stopper, integrity: con
             await stopper.run_bot(bot, token)
 
 
+def database_setting(settings: Settings) -> str:
+    """The setting that names the database, for messages that tell the operator what to check."""
+    return "DATABASE_URL" if settings.database_url is not None else "DATABASE_PATH"
+
+
+def start_checks(settings: Settings) -> concurrent.futures.Future[None]:
+    """The SQLite file's integrity check, started; a PostgreSQL server checks its own pages."""
+    if settings.sqlite_file is None:
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
+        done.set_result(None)
+        return done
+    return start_integrity_check(settings.sqlite_file)
+
+
 def backup_command(settings: Settings, target: str) -> None:
+    if settings.sqlite_file is None:
+        print("Backup copies a SQLite file; on PostgreSQL use the server's own tools (pg_dump), as "
+              "docs/operations.md says.", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG)
     try:
-        pages = backup(settings.database_path, Path(target))
+        pages = backup(settings.sqlite_file, Path(target))
     except (OSError, ValueError, RuntimeError, sqlite3.Error) as error:
         print(f"Backup failed: {error}", file=sys.stderr)
         raise SystemExit(1) from None
-    print(f"Backed up {settings.database_path} to {target} ({pages} pages).")
+    print(f"Backed up {settings.sqlite_file} to {target} ({pages} pages).")
+
+
+def database_password(settings: Settings) -> str | None:
+    """The password in DATABASE_URL, which no log line may show."""
+    if settings.database_url is None:
+        return None
+    from urllib.parse import urlsplit
+
+    return urlsplit(settings.database_url.get_secret_value()).password or None
 
 
 def main() -> None:
@@ -176,9 +203,11 @@ def main() -> None:
         print(SETUP_HELP, file=sys.stderr)
         raise SystemExit(EXIT_CONFIG)
     secrets = [s.get_secret_value() for s in (settings.discord_token, settings.openai_api_key) if s is not None]
+    if (password := database_password(settings)) is not None:
+        secrets.append(password)
     setup_logging(settings.log_level_number, secrets)
     try:
-        integrity = start_integrity_check(settings.database_path)
+        integrity = start_checks(settings)
     except StoreError as error:
         print(f"Cannot start: {error}", file=sys.stderr)
         raise SystemExit(1) from None
@@ -196,13 +225,13 @@ def main() -> None:
     except sqlite3.Error as error:
         if isinstance(error, sqlite3.OperationalError) and is_busy(error):
             # Taken again by another program between the wait for it and a start-up write.
-            print(f"Cannot start: another program held the database {settings.database_path} for over "
+            print(f"Cannot start: another program held the database {settings.database_name} for over "
                   f"{BUSY_TIMEOUT_SECONDS} s during start-up. Close it (an open sqlite3 shell?) and start the bot "
                   "again.", file=sys.stderr)
         else:
             # A read-only file or disk, a full disk, a damaged file: only start-up errors get here.
-            print(f"Cannot start: the database {settings.database_path} cannot be used ({error}). Check "
-                  "DATABASE_PATH, that the bot may write there, and the disk.", file=sys.stderr)
+            print(f"Cannot start: the database {settings.database_name} cannot be used ({error}). Check "
+                  f"{database_setting(settings)}, that the bot may write there, and the disk.", file=sys.stderr)
         raise SystemExit(1) from None
     except aiohttp.ClientConnectionError as error:
         # Login is the first request; the gateway reconnects by itself once the bot runs.

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.store.engine import redact_url
+
 SETUP_HELP = (
     "DISCORD_TOKEN is not set. Create a bot at https://discord.com/developers/applications "
     "(your app → Bot → Reset Token), then put DISCORD_TOKEN=<token> in .env next to the Makefile "
@@ -26,6 +28,9 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = None
     discord_api_base: AnyHttpUrl | None = None
     database_path: Path = Path("data/bookclub.db")
+    # sqlite:///path or postgresql://user:password@host/db; when set, it wins over DATABASE_PATH. A secret: the
+    # URL may carry the password.
+    database_url: SecretStr | None = None
     openai_api_key: SecretStr | None = None
     openai_base_url: AnyHttpUrl | None = None
     openai_model: str = Field(default=DEFAULT_MODEL, min_length=1)
@@ -41,11 +46,42 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _known_engine(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("sqlite:///", "postgresql://", "postgres://")
+        ):
+            # Never echoes the value: it may carry a password.
+            raise ValueError("must start with sqlite:/// (a file) or postgresql:// (a server)")
+        return value
+
     @field_validator("discord_token", "openai_api_key", "dev_guild_id", "discord_api_base", "openai_base_url",
-                     mode="before")
+                     "database_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def database(self) -> Path | str:
+        """What the store opens: DATABASE_URL when set, else the SQLite file at DATABASE_PATH."""
+        return self.database_url.get_secret_value() if self.database_url is not None else self.database_path
+
+    @property
+    def database_name(self) -> str:
+        """The database as messages name it: the file, or the URL without its password."""
+        database = self.database
+        if isinstance(database, Path):
+            return str(database)
+        return redact_url(database)
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite file the bot keeps its data in, or None on a PostgreSQL server."""
+        database = self.database
+        if isinstance(database, Path):
+            return database
+        return Path(database.removeprefix("sqlite:///")) if database.startswith("sqlite:///") else None
 
     @property
     def api_base(self) -> str | None:

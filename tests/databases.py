@@ -15,12 +15,41 @@ from pathlib import Path
 
 import asyncpg
 
+from bot.store import Store
+from bot.store.db import Database
+from bot.store.engine import AnyDatabase
+
 POSTGRES_ENV = "BOOKCLUB_TEST_POSTGRES"
 # What a broken constraint raises, on either engine.
 INTEGRITY_ERRORS: tuple[type[BaseException], ...] = (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)
 _TEMPLATE = "bookclub_template"
 _template_lock = threading.Lock()
 _template_ready = False
+
+
+def sqlite_database(store: Store) -> Database:
+    """The store's SQLite database, for a test of SQLite's own mechanics."""
+    assert isinstance(store.db, Database), "a SQLite-only test ran on another engine"
+    return store.db
+
+
+async def table_names(db: AnyDatabase, *, with_column: str | None = None) -> list[str]:
+    """The database's tables (those with `with_column` when given), in name order, on either engine."""
+    if db.dialect == "postgresql":
+        if with_column is None:
+            rows = await db.fetch_all("SELECT table_name AS name FROM information_schema.tables "
+                                      "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'")
+        else:
+            rows = await db.fetch_all("SELECT table_name AS name FROM information_schema.columns "
+                                      "WHERE table_schema = 'public' AND column_name = ?", (with_column,))
+    elif with_column is None:
+        rows = await db.fetch_all("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    else:
+        rows = await db.fetch_all(
+            "SELECT m.name FROM sqlite_master m WHERE m.type = 'table' "
+            "AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) c WHERE c.name = ?)", (with_column,)
+        )
+    return sorted(str(row["name"]) for row in rows)
 
 
 def server_url() -> str | None:
@@ -66,8 +95,6 @@ def _run(coroutine: object) -> None:
 
 
 async def _create(server: str, database: str, migrated: bool) -> None:
-    import asyncpg
-
     global _template_ready
     if migrated:
         with _template_lock:
@@ -83,10 +110,6 @@ async def _create(server: str, database: str, migrated: bool) -> None:
 
 
 async def _make_template(server: str) -> None:
-    import asyncpg
-
-    from bot.store import Store
-
     admin = await asyncpg.connect(server)
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{_TEMPLATE}"')

@@ -60,7 +60,7 @@ from bot.domain.names import NameIndex, common_english, normalise
 from bot.domain.rankings import RankOrder, Stars, passed_over, rank
 from bot.domain.text import truncate
 from bot.services.openlibrary import Catalogue
-from bot.store.db import Database
+from bot.store.engine import open_database
 from bot.store.history import BookName, HistoryRepository, HistoryVersions, ReviewQuote
 
 if TYPE_CHECKING:
@@ -106,9 +106,10 @@ def load_prompt(name: str) -> str:
 
 
 @asynccontextmanager
-async def readonly_history(path: Path) -> AsyncIterator[HistoryRepository]:
-    """The history over its own read-only connection: look-ups for answers can never write."""
-    db = Database(path, readonly=True)
+async def readonly_history(target: Path | str) -> AsyncIterator[HistoryRepository]:
+    """The history over its own read-only connections: look-ups for answers can never write. `target` is a SQLite
+    file or a DATABASE_URL."""
+    db = open_database(target, readonly=True)
     await db.open()
     try:
         yield HistoryRepository(db)

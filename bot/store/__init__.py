@@ -25,6 +25,7 @@ class Store:
 
     def __init__(self, target: Path | str) -> None:
         """`target`: a SQLite file's path, or a DATABASE_URL (`sqlite:///…` or `postgresql://…`)."""
+        self.target = target
         self.db: AnyDatabase = open_database(target)
         self.config = ConfigRepository(self.db)
         self.books = BookRepository(self.db)

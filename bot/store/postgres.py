@@ -21,6 +21,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from bot.errors import StoreUnavailable
 from bot.store.db import MIGRATIONS_DIR, StoreError, migration_files, to_db_time
+from bot.store.engine import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +34,6 @@ _MIGRATION_LOCK = 0x626F6F6B  # "book"
 # How long a statement may wait for a connection or the server before it is reported as unavailable.
 COMMAND_TIMEOUT_SECONDS = 30
 DIALECT_DIR = "postgresql"
-
-
-def redact_url(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
 
 
 # -- SQL in PostgreSQL's dialect -------------------------------------------------------------------------------
@@ -247,11 +243,15 @@ class PgDatabase:
         server_settings = {"application_name": "bookclub-bot"}
         if self.readonly:
             server_settings["default_transaction_read_only"] = "on"
-        with _typed_errors():
-            self._pool = await asyncpg.create_pool(
-                self.url, min_size=1, max_size=self._pool_size, command_timeout=COMMAND_TIMEOUT_SECONDS,
-                server_settings=server_settings,
-            )
+        try:
+            with _typed_errors():
+                self._pool = await asyncpg.create_pool(
+                    self.url, min_size=1, max_size=self._pool_size, command_timeout=COMMAND_TIMEOUT_SECONDS,
+                    server_settings=server_settings,
+                )
+        except asyncpg.PostgresError as error:
+            # A wrong password, a database that does not exist: the server's own words say which.
+            raise StoreError(f"the database {self.path} refused the connection: {error}") from None
         if not self.readonly:
             await self._listen()
 

@@ -185,7 +185,8 @@ async def test_a_reminder_posted_before_a_crash_is_found_not_posted_again(
     job = await due_job(store, "meeting_reminder", f"{meeting.id}:hour")
     await meetings.run_reminder(job)
     # The record is lost, as when the process dies between the post and the write.
-    await store.db.conn.execute("DELETE FROM meeting_reminders")
+    async with store.db.transaction() as conn:
+        await conn.execute("DELETE FROM meeting_reminders")
     await meetings.run_reminder(job)
     assert len(discord_fake.messages) == 1
     assert await store.meetings.reminder(GUILD, meeting.id, "hour", meeting.starts_at) is not None
@@ -252,8 +253,9 @@ async def test_start_up_finds_an_event_created_just_before_a_crash_and_forgets_a
                                          location="Park", book_id=None, section=None, repeat="none", created_by=MOD,
                                          now=clock.now())
     # The crash left the first meeting's event recorded nowhere and its jobs unscheduled.
-    await store.db.conn.execute("UPDATE meetings SET event_id = NULL WHERE id = ?", (meeting.id,))
-    await store.db.conn.execute("DELETE FROM jobs")
+    async with store.db.transaction() as conn:
+        await conn.execute("UPDATE meetings SET event_id = NULL WHERE id = ?", (meeting.id,))
+        await conn.execute("DELETE FROM jobs")
     await meetings.arm_all()
     [kept] = await store.meetings.scheduled(GUILD)
     assert (kept.id, kept.event_id) == (meeting.id, meeting.event_id)

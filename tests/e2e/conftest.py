@@ -14,6 +14,7 @@ from bot.bot import BookClubBot
 from bot.clock import ManualClock
 from bot.settings import Settings
 from bot.store import Store
+from tests.databases import new_database
 from tests.discord_double import DiscordDouble
 from tests.discord_double.fixtures import double
 
@@ -47,13 +48,15 @@ def private_feeds() -> bool:
     return False
 
 
-def test_settings(double: DiscordDouble, database: Path, message_content: bool, private_feeds: bool = False
+def test_settings(double: DiscordDouble, database: Path | str, message_content: bool, private_feeds: bool = False
                   ) -> Settings:
+    """The settings of a bot under test; `database` is a SQLite file or a PostgreSQL URL (`new_database`)."""
     return Settings(
         _env_file=None,  # pyright: ignore[reportCallIssue]
         discord_token=double.token,  # pyright: ignore[reportArgumentType]
         discord_api_base=double.api_base,  # pyright: ignore[reportArgumentType]
-        database_path=database,
+        database_path=database if isinstance(database, Path) else Path("unused.db"),
+        database_url=database if isinstance(database, str) else None,
         message_content_intent=message_content,
         feed_allow_private_addresses=private_feeds,
         openlibrary_base_url="http://127.0.0.1:9",  # pyright: ignore[reportArgumentType]
@@ -67,8 +70,8 @@ test_settings.__test__ = False  # type: ignore[attr-defined]
 async def bookclub(double: DiscordDouble, tmp_path: Path, clock: ManualClock,
                    message_content: bool, private_feeds: bool) -> AsyncIterator[BookClub]:
     """The bot started against the double with a fresh database and a clock the test moves."""
-    settings = test_settings(double, tmp_path / "bookclub.db", message_content, private_feeds)
-    async with Store(settings.database_path) as store, aiohttp.ClientSession() as session:
+    settings = test_settings(double, new_database(tmp_path), message_content, private_feeds)
+    async with Store(settings.database) as store, aiohttp.ClientSession() as session:
         bot = BookClubBot(settings=settings, store=store, clock=clock, http_session=session,
                           guild_ready_timeout=0.05)
         runner = asyncio.create_task(bot.start(double.token))

@@ -14,6 +14,7 @@ from typing import IO
 
 import pytest
 
+from tests.databases import new_database
 from tests.discord_double import DiscordDouble
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +27,7 @@ FOREIGN_PREFIXES = ("DISCORD_", "OPENAI_")
 class BotProcess:
     """One bot process at a time over one database; start it again after `kill()` or `stop()` to restart."""
 
-    def __init__(self, double: DiscordDouble, database: Path, logs: Path) -> None:
+    def __init__(self, double: DiscordDouble, database: Path | str, logs: Path) -> None:
         self.double = double
         self.database = database
         self.logs = logs
@@ -41,13 +42,21 @@ class BotProcess:
         return {
             **kept,
             **self.double.env(),
-            "DATABASE_PATH": str(self.database),
+            # A SQLite file, or a PostgreSQL database under `make test-postgres` (tests/databases.py).
+            **({"DATABASE_PATH": str(self.database), "DATABASE_URL": ""} if isinstance(self.database, Path)
+               else {"DATABASE_URL": self.database}),
             "OPENLIBRARY_BASE_URL": "http://127.0.0.1:9",
             # Blank wins over a key an operator may keep in .env: the child answers offline.
             "OPENAI_API_KEY": "",
             "LOG_LEVEL": "INFO",
             **self.extra_env,
         }
+
+    @property
+    def database_file(self) -> Path:
+        """The SQLite file, for a test of SQLite's own mechanics (marked `sqlite_only`)."""
+        assert isinstance(self.database, Path), "a SQLite-only test ran on another engine"
+        return self.database
 
     @property
     def running(self) -> bool:
@@ -138,7 +147,7 @@ class BotProcess:
 
 
 @asynccontextmanager
-async def bot_process_over(double: DiscordDouble, database: Path, logs: Path) -> AsyncIterator[BotProcess]:
+async def bot_process_over(double: DiscordDouble, database: Path | str, logs: Path) -> AsyncIterator[BotProcess]:
     """A bot process over `database`, logging into `logs`; killed at the end whatever the test did."""
     logs.mkdir()
     process = BotProcess(double, database, logs)
@@ -154,5 +163,5 @@ async def bot_process_over(double: DiscordDouble, database: Path, logs: Path) ->
 @pytest.fixture
 async def bot_process(double: DiscordDouble, tmp_path: Path) -> AsyncIterator[BotProcess]:
     """A bot process over a fresh database."""
-    async with bot_process_over(double, tmp_path / "bookclub.db", tmp_path / "logs") as process:
+    async with bot_process_over(double, new_database(tmp_path), tmp_path / "logs") as process:
         yield process

@@ -15,6 +15,9 @@ import pytest
 from tests.discord_double import DiscordDouble
 from tests.e2e.process import REPO_ROOT, BotProcess, bot_process_over
 
+# SQLite's own files; a PostgreSQL server keeps and checks its own.
+pytestmark = pytest.mark.sqlite_only
+
 ANSWER_TIMEOUT = 15.0
 BEFORE = ["Never Let Me Go", "The Remains of the Day", "Klara and the Sun"]
 # Writes that race the backup (they may or may not make it into the copy), at most this many.
@@ -97,7 +100,7 @@ async def test_a_backup_taken_while_the_bot_writes_restores_the_club_as_it_was(
 
     # Restore, as docs/operations.md says. Killed rather than stopped: the hard case, where the old WAL stays behind.
     club_bot.kill()
-    database = club_bot.database
+    database = club_bot.database_file
     leftovers = [database.with_name(database.name + suffix) for suffix in ("-wal", "-shm")]
     assert any(path.exists() for path in leftovers)
     shutil.copyfile(target, database)

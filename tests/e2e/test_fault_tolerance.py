@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import discord
+import pytest
 
 from bot.scheduler import Scheduler
 from cogs._shared.replies import BUSY
@@ -165,6 +166,7 @@ async def _failed_once(bookclub: Any) -> bool:
     return any(r.status == 503 for r in review_posts(bookclub))
 
 
+@pytest.mark.sqlite_only
 async def test_a_database_held_by_another_program_delays_or_refuses_a_write_cleanly(bookclub: Any) -> None:
     guild = bookclub.double.guild_a
     await run(bookclub, "Mod", "club add", title="Hamnet", author="Maggie O'Farrell", started="2026-01-01")

@@ -11,6 +11,8 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from cogs._shared.replies import BUSY
 from tests.domain.discord_markdown import shown_text
 from tests.e2e.helpers import caught_up, eventually, pass_time, statuses
@@ -119,6 +121,7 @@ async def test_a_global_rate_limit_on_a_post_is_waited_out_and_the_review_goes_o
     assert "Book club settings" in await text(bookclub, "Mod", "config show")
 
 
+@pytest.mark.sqlite_only
 async def test_a_database_held_between_the_post_and_its_record_still_posts_the_review_once(bookclub: Any) -> None:
     await reviews_and_announcements(bookclub)
     held_post = bookclub.double.hold("POST", channel_path(bookclub, "reviews"))
@@ -136,6 +139,7 @@ async def test_a_database_held_between_the_post_and_its_record_still_posts_the_r
     assert "Alice's review" in posts(bookclub, "reviews")[0].text()
 
 
+@pytest.mark.sqlite_only
 async def test_a_database_held_over_the_weekly_slot_only_delays_it(bookclub: Any) -> None:
     await reviews_and_announcements(bookclub)
     await text(bookclub, "Mod", "config schedule", weekday=0, time="10:00", timezone="UTC")
@@ -209,6 +213,7 @@ async def open_poll(bookclub: Any) -> Any:
     return message
 
 
+@pytest.mark.sqlite_only
 async def test_a_poll_result_that_meets_a_server_error_then_a_held_database_is_announced_once(bookclub: Any) -> None:
     double = bookclub.double
     await open_poll(bookclub)
@@ -234,6 +239,7 @@ async def test_a_poll_result_that_meets_a_server_error_then_a_held_database_is_a
     assert "Hamnet by Maggie O'Farrell: planned" in shown_text(await text(bookclub, "Carol", "club history"))
 
 
+@pytest.mark.sqlite_only
 async def test_a_poll_posted_just_before_the_database_is_held_is_reported_as_up_and_still_counts(
         bookclub: Any) -> None:
     double, guild = bookclub.double, bookclub.double.guild_a
@@ -258,6 +264,7 @@ async def test_a_poll_posted_just_before_the_database_is_held_is_reported_as_up_
 
 
 
+@pytest.mark.sqlite_only
 async def test_a_ranked_ballot_refused_by_a_held_database_can_be_submitted_again_and_counts_once(
         bookclub: Any) -> None:
     double, guild = bookclub.double, bookclub.double.guild_a
@@ -315,6 +322,7 @@ async def test_discord_failing_halfway_through_discuss_start_leaves_no_threads_a
     assert len(double.threads(discussions)) == 4
 
 
+@pytest.mark.sqlite_only
 async def test_progress_while_the_database_is_held_says_what_it_did_and_a_retry_records_it(bookclub: Any) -> None:
     double, guild = bookclub.double, bookclub.double.guild_a
     discussions = guild.channel("discussions")
@@ -338,6 +346,7 @@ async def test_progress_while_the_database_is_held_says_what_it_did_and_a_retry_
     assert "not recorded yet" not in await text(bookclub, "Alice", "progress")
 
 
+@pytest.mark.sqlite_only
 async def test_poll_close_while_the_database_is_held_is_refused_cleanly_and_a_retry_announces_once(
         bookclub: Any) -> None:
     await open_poll(bookclub)

@@ -27,6 +27,7 @@ import cogs.errors
 from bot.domain.cooldowns import Cooldowns
 from cogs._shared.replies import GENERIC_FAILURE, report_error
 from cogs.reviews.views import Draft, ReviewModal
+from tests.databases import table_names
 from tests.discord_double import ActionRefused, DiscordDouble
 from tests.discord_double.interactions import MESSAGE_COMPONENT, Interaction
 from tests.discord_double.model import Channel, Guild, Member, Role, Upload
@@ -168,31 +169,22 @@ async def watched(bookclub: BookClub, monkeypatch: pytest.MonkeyPatch) -> AsyncI
 
 async def snapshot(bookclub: BookClub) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table."""
-    tables = await bookclub.store.db.fetch_all(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
-    )
     return {
-        table["name"]: [tuple(row) for row in await bookclub.store.db.fetch_all(
-            f'SELECT * FROM "{table["name"]}"'  # noqa: S608
-        )]
-        for table in tables
+        table: [tuple(row) for row in await bookclub.store.db.fetch_all(f'SELECT * FROM "{table}"')]  # noqa: S608
+        for table in await table_names(bookclub.store.db)
     }
 
 
 async def rows_of_other_guilds(bookclub: BookClub) -> dict[str, int]:
     """Rows, table by table, that belong to any guild but the one every example acts in."""
     guild_id = bookclub.double.guild_a.id
-    tables = await bookclub.store.db.fetch_all(
-        "SELECT m.name FROM sqlite_master m WHERE m.type = 'table' "
-        "AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) c WHERE c.name = 'guild_id')"
-    )
     found = {}
-    for table in tables:
+    for table in await table_names(bookclub.store.db, with_column="guild_id"):
         row = await bookclub.store.db.fetch_one(
-            f'SELECT COUNT(*) AS n FROM "{table["name"]}" WHERE guild_id != ?', (guild_id,)  # noqa: S608
+            f'SELECT COUNT(*) AS n FROM "{table}" WHERE guild_id != ?', (guild_id,)  # noqa: S608
         )
         if row and row["n"]:
-            found[table["name"]] = int(row["n"])
+            found[table] = int(row["n"])
     return found
 
 

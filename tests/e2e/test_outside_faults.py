@@ -191,6 +191,7 @@ async def test_a_failing_feed_keeps_its_place_loses_nothing_and_is_reported_once
 # -- the database held by another program -----------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 async def test_a_nomination_waits_for_a_held_database_or_is_refused_cleanly(bookclub: Any) -> None:
     guild = bookclub.double.guild_a
     async with held_database(bookclub) as other:
@@ -209,6 +210,7 @@ async def test_a_nomination_waits_for_a_held_database_or_is_refused_cleanly(book
     assert again.startswith("You nominated **Piranesi** by Susanna Clarke. (1 of your")
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("private_feeds", [True], ids=["blogs-on-loopback"])
 async def test_a_database_held_while_a_feed_is_polled_does_not_stop_its_polling(bookclub: Any, blogs: Any) -> None:
     good, _ = blogs
@@ -236,6 +238,7 @@ async def test_a_database_held_while_a_feed_is_polled_does_not_stop_its_polling(
     assert titles == ["Piranesi by Susanna Clarke", "Beloved by Toni Morrison"]
 
 
+@pytest.mark.sqlite_only
 async def test_a_review_refused_by_a_held_database_keeps_its_text_for_a_resend(bookclub: Any) -> None:
     guild = bookclub.double.guild_a
     bob = guild.member("Bob")
@@ -259,6 +262,7 @@ async def test_a_review_refused_by_a_held_database_keeps_its_text_for_a_resend(b
     assert "Klara and the Sun by Kazuo Ishiguro" in bookclub.double.bot_messages(reviews)[0].text()
 
 
+@pytest.mark.sqlite_only
 async def test_a_question_is_answered_while_the_database_is_held(bookclub: Any, openlibrary: OddOpenLibrary) -> None:
     await text_of(bookclub, "Mod", "club add", title="Never Let Me Go", author="Kazuo Ishiguro",
                   started="2026-01-05", finished="2026-02-01")
@@ -281,6 +285,7 @@ async def full_disk(bookclub: Any) -> AsyncIterator[None]:
         await conn.execute("PRAGMA max_page_count = 4294967294")
 
 
+@pytest.mark.sqlite_only
 async def test_a_review_refused_by_a_full_disk_keeps_its_text_for_a_resend(bookclub: Any) -> None:
     guild = bookclub.double.guild_a
     bob = guild.member("Bob")
@@ -307,6 +312,7 @@ async def test_a_review_refused_by_a_full_disk_keeps_its_text_for_a_resend(bookc
     assert await bookclub.double.wait_until(lambda: len(bookclub.double.bot_messages(reviews)) == 1, SETTLE)
 
 
+@pytest.mark.sqlite_only
 async def test_other_commands_say_plainly_that_the_disk_is_full_and_nothing_changed(bookclub: Any) -> None:
     async with full_disk(bookclub):
         # Another club's books take the last room there was, so that the next book needs a page the disk lacks.

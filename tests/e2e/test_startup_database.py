@@ -7,8 +7,13 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from tests.discord_double import DiscordDouble
 from tests.e2e.process import BotProcess, bot_process
+
+# SQLite's own files; a PostgreSQL server keeps and checks its own.
+pytestmark = pytest.mark.sqlite_only
 
 __all__ = ["bot_process"]
 
@@ -25,7 +30,7 @@ async def test_a_database_held_at_start_up_is_waited_for_and_the_bot_then_serves
     shown = await (await double.slash(guild, guild.member("Mod"), "config show", timeout=10.0)).reply(timeout=15.0)
     assert "Book club settings" in shown.text()
     assert await bot_process.stop() == 0
-    other = sqlite3.connect(bot_process.database, isolation_level=None, check_same_thread=False)
+    other = sqlite3.connect(bot_process.database_file, isolation_level=None, check_same_thread=False)
     sessions = len(double.sessions)
     try:
         other.execute("BEGIN IMMEDIATE")
@@ -67,12 +72,12 @@ def refusal(bot_process: BotProcess) -> str:
 async def test_an_empty_database_file_is_refused_and_left_for_the_operator(
     double: DiscordDouble, bot_process: BotProcess
 ) -> None:
-    bot_process.database.write_bytes(b"")
+    bot_process.database_file.write_bytes(b"")
     assert await bot_process.run_until_exit() == 1
     line = refusal(bot_process)
-    assert str(bot_process.database) in line and "0 bytes" in line
+    assert str(bot_process.database_file) in line and "0 bytes" in line
     assert "docs/operations.md" in line and "delete the file to start a new, empty club" in line
-    assert bot_process.database.stat().st_size == 0
+    assert bot_process.database_file.stat().st_size == 0
     assert double.sessions == []
 
 
@@ -85,12 +90,12 @@ async def test_a_damaged_database_is_refused_before_the_bot_serves_or_writes(
                                       started="2026-01-01", timeout=10.0)).reply(timeout=15.0)
     assert added.text().startswith("Added"), added.text()
     assert await bot_process.stop() == 0
-    damage_the_books_table(bot_process.database)
-    damaged = bot_process.database.read_bytes()
+    damage_the_books_table(bot_process.database_file)
+    damaged = bot_process.database_file.read_bytes()
     sessions = len(double.sessions)
 
     assert await bot_process.run_until_exit() == 1
     line = refusal(bot_process)
-    assert str(bot_process.database) in line and "is damaged" in line and "docs/operations.md" in line
-    assert bot_process.database.read_bytes() == damaged
+    assert str(bot_process.database_file) in line and "is damaged" in line and "docs/operations.md" in line
+    assert bot_process.database_file.read_bytes() == damaged
     assert len(double.sessions) == sessions

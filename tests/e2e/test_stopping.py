@@ -30,6 +30,7 @@ async def test_a_stop_right_after_ready_ends_the_bot_cleanly(double: DiscordDoub
     assert "Traceback" not in output
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("sig", SIGNALS, ids=["ctrl-c", "sigterm"])
 async def test_a_stop_while_waiting_for_a_held_database_ends_the_bot(double: DiscordDouble, bot_process: BotProcess,
                                                                      sig: signal.Signals) -> None:

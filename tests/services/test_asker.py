@@ -317,7 +317,7 @@ async def test_an_empty_model_answer_gives_the_offline_answer(model: ModelAsker,
 
 async def test_the_askers_work_over_a_read_only_connection(club: Store, openai_server: FakeOpenAI,
                                                            client: AsyncOpenAI) -> None:
-    async with readonly_history(club.path) as history:
+    async with readonly_history(club.target) as history:
         offline = OfflineAsker(history)
         assert "**Never Let Me Go**" in (await offline.answer(question(DONE_WHEN))).text
         openai_server.answer_with(tool_call("find_books", {"title": "Remains of Day"}), summarise_tool_results)

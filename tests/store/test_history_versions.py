@@ -9,6 +9,7 @@ import pytest
 
 from bot.services.asker import HistoryIndex
 from bot.store import Store
+from tests.databases import sqlite_database
 
 # SQLite's own mechanics; tests/store/test_postgres.py covers PostgreSQL's.
 pytestmark = pytest.mark.sqlite_only
@@ -27,7 +28,7 @@ async def tables_read_by_the_index(store: Store) -> set[str]:
             read.add(table)
         return sqlite3.SQLITE_OK
 
-    readers = store.db._readers
+    readers = sqlite_database(store)._readers
     for reader in readers:
         await reader.set_authorizer(authorizer)
     try:

@@ -19,6 +19,7 @@ from bot.store.history import HistoryVersions
 from bot.store.jobs import Job
 from bot.store.meetings import ClubPosts
 from bot.store.reviews import FeedReview
+from tests.databases import table_names
 
 GUILD_A, GUILD_B = 111, 222
 ALICE, BOB = 501, 502
@@ -288,19 +289,8 @@ def is_empty(value: Any, guild_id: int) -> bool:
 
 async def guild_rows(store: Store, guild_id: int) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of the guild, table by table: what must not change when another guild writes."""
-    if store.db.dialect == "postgresql":
-        tables = await store.db.fetch_all(
-            "SELECT table_name AS name FROM information_schema.columns WHERE table_schema = 'public' "
-            "AND column_name = 'guild_id' ORDER BY table_name"
-        )
-    else:
-        tables = await store.db.fetch_all(
-            "SELECT m.name FROM sqlite_master m WHERE m.type = 'table' "
-            "AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) c WHERE c.name = 'guild_id') ORDER BY m.name"
-        )
     rows: dict[str, list[tuple[Any, ...]]] = {}
-    for table in tables:
-        name = table["name"]
+    for name in await table_names(store.db, with_column="guild_id"):
         found = await store.db.fetch_all(f'SELECT * FROM "{name}" WHERE guild_id = ? ORDER BY rowid',  # noqa: S608
                                          (guild_id,))
         rows[name] = [tuple(row) for row in found]

@@ -11,6 +11,7 @@ import pytest
 
 from bot.store import Store, StoreError
 from bot.store.db import MIGRATIONS_DIR, Database, migration_files
+from tests.databases import sqlite_database
 
 # SQLite's own mechanics; tests/store/test_postgres.py covers PostgreSQL's.
 pytestmark = pytest.mark.sqlite_only
@@ -106,4 +107,4 @@ async def test_a_writer_cancelled_while_beginning_leaves_no_transaction_open(tmp
                 await task
         async with store.db.transaction() as conn:
             await conn.execute("INSERT OR REPLACE INTO bot_state (key, value) VALUES ('after', 'ok')")
-        assert not store.db.conn.in_transaction
+        assert not sqlite_database(store).conn.in_transaction

@@ -11,6 +11,7 @@ import pytest
 import bot.store.db
 from bot.errors import StoreBusy, StoreFull, StoreUnavailable
 from bot.store import Store
+from tests.databases import sqlite_database
 
 # SQLite's own mechanics; tests/store/test_postgres.py covers PostgreSQL's.
 pytestmark = pytest.mark.sqlite_only
@@ -35,7 +36,7 @@ async def test_a_write_held_up_by_another_program_raises_store_busy_and_changes_
 
 
 async def test_a_write_with_no_room_raises_store_full_and_works_once_there_is_room(store: Store) -> None:
-    conn = store.db.conn
+    conn = sqlite_database(store).conn
     pages = (await (await conn.execute("PRAGMA page_count")).fetchone() or [0])[0]
     await conn.execute(f"PRAGMA max_page_count = {pages}")
     try:
