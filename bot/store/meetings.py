@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from bot.domain.shards import Shards
 from bot.domain.books import Book
+from bot.domain.shards import Shards
 from bot.store.db import Database, from_db_time, to_db_time
 from bot.store.sharding import on_shards_clause
 
