@@ -77,6 +77,7 @@ async def test_each_scheduled_post_happens_once_by_its_shards_process_across_a_k
                                [Shards(2, (0,)), Shards(2, (1,))]) as (first, second):
         await first.start()
         await second.start()
+        assert "running shards 0 of 2" in first.output() and "running shards 1 of 2" in second.output()
         for guild in (guild_a, guild_b):
             await configure_and_write(double, guild)
         first.kill()
