@@ -128,7 +128,7 @@ async def run(settings: Settings, token: str, integrity: concurrent.futures.Futu
 async def serve(settings: Settings, token: str, stopper: Stopper, integrity: concurrent.futures.Future[None]) -> None:
     import aiohttp
 
-    from bot.bot import BookClubBot
+    from bot.bot import create_bot
     from bot.clock import Clock
     from bot.services.openlibrary import OpenLibraryCatalogue
 
@@ -145,8 +145,8 @@ async def serve(settings: Settings, token: str, stopper: Stopper, integrity: con
         http_session = await stack.enter_async_context(aiohttp.ClientSession(timeout=timeout))
         catalogue = OpenLibraryCatalogue(http_session, settings.openlibrary_base, store.catalogue_cache, clock)
         asker = await open_asker(settings, stack, catalogue)
-        bot = BookClubBot(settings=settings, store=store, clock=clock, http_session=http_session, asker=asker,
-                          catalogue=catalogue)
+        bot = create_bot(settings=settings, store=store, clock=clock, http_session=http_session, asker=asker,
+                         catalogue=catalogue)
         async with bot:
             await stopper.run_bot(bot, token)
 

@@ -1,12 +1,15 @@
-"""BookClubBot: the discord.py client that owns the store, the clock and the scheduler, and loads every cog."""
+"""BookClubBot: the discord.py client that owns the store, the clock and the scheduler, and loads every cog; as
+ShardedBookClubBot, the same bot over a range of Discord's shards."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import importlib
 import json
 import logging
 import pkgutil
+from typing import Any
 
 import aiohttp
 import discord
@@ -18,6 +21,7 @@ from discord.ext import commands
 from bot.app.services import Services
 from bot.clock import Clock
 from bot.domain.cooldowns import Cooldowns
+from bot.domain.shards import Shards
 from bot.scheduler import Scheduler
 from bot.services.asker import Asker, HistoryIndex, ModelAsker, OfflineAsker
 from bot.services.meeting_asker import MeetingAsker
@@ -32,6 +36,8 @@ EXTENSIONS_PACKAGE = "cogs"
 TREE_HASH_KEY = "command_tree_hash"
 # The development guild that has its own copy of the commands, so that a start without DEV_GUILD_ID removes it.
 DEV_GUILD_KEY = "dev_guild_id"
+# Discord accepts one IDENTIFY per 5 s (per concurrency bucket): the wait between this process's shards' starts.
+IDENTIFY_SPACING_SECONDS = 5.0
 
 
 def point_discord_at(api_base: str) -> None:
@@ -65,6 +71,9 @@ def gateway_intents(settings: Settings) -> discord.Intents:
 class BookClubBot(commands.Bot):
     """The bot: everything a cog needs is an attribute set here, built by `main()` (or by a test)."""
 
+    # The shards this process runs, whose guilds' scheduled work is its own; None for the one unsharded process.
+    shard_range: Shards | None = None
+
     def __init__(self, *, settings: Settings, store: Store, clock: Clock, http_session: aiohttp.ClientSession,
                  asker: Asker | None = None, catalogue: Catalogue | None = None,
                  guild_ready_timeout: float = 2.0) -> None:
@@ -78,6 +87,7 @@ class BookClubBot(commands.Bot):
             help_command=None,
             chunk_guilds_at_startup=False,
             guild_ready_timeout=guild_ready_timeout,
+            **self._shard_options(),
         )
         self.settings = settings
         self.store = store
@@ -85,7 +95,7 @@ class BookClubBot(commands.Bot):
         self.http_session = http_session
         answers = asker or OfflineAsker(store.history, catalogue)
         self.asker: Asker = MeetingAsker(answers, store.meetings)
-        self.scheduler = Scheduler(store.jobs, clock)
+        self.scheduler = Scheduler(store.jobs, clock, shards=self.shard_range)
         # One name index per guild, the asker's, which /club's look-ups share.
         index = answers.index if isinstance(answers, OfflineAsker | ModelAsker) else HistoryIndex(store.history)
         self.services = Services(store=store, clock=clock, scheduler=self.scheduler, history_index=index,
@@ -93,6 +103,10 @@ class BookClubBot(commands.Bot):
                                  allow_private_feeds=settings.feed_allow_private_addresses)
         # Per-member limits on what posts publicly or calls the model; timed by the bot's clock.
         self.cooldowns = Cooldowns()
+
+    def _shard_options(self) -> dict[str, Any]:
+        """What discord.py's client is told about shards: nothing, for the unsharded bot."""
+        return {}
 
     @property
     def catalogue(self) -> Catalogue | None:
@@ -112,6 +126,8 @@ class BookClubBot(commands.Bot):
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(data["url"])
 
     async def setup_hook(self) -> None:
+        if self.shard_range is not None:
+            log.info("running %s", self.shard_range)
         await self.store.migrate()
         for name in extension_names():
             await self.load_extension(name)
@@ -174,3 +190,30 @@ class BookClubBot(commands.Bot):
 
     async def on_ready(self) -> None:
         log.info("ready as %s in %d guild(s)", self.user, len(self.guilds))
+
+
+class ShardedBookClubBot(BookClubBot, commands.AutoShardedBot):
+    """The bot as an AutoShardedBot over `shards`: one gateway connection per shard, Discord's events of those shards'
+    guilds only, and only their scheduled work (the scheduler and start-up filter on the same range)."""
+
+    def __init__(self, *, shards: Shards, identify_spacing: float = IDENTIFY_SPACING_SECONDS, **options: Any) -> None:
+        self._shards = self.shard_range = shards
+        self.identify_spacing = identify_spacing
+        super().__init__(**options)
+
+    def _shard_options(self) -> dict[str, Any]:
+        return {"shard_count": self._shards.count, "shard_ids": list(self._shards.ids)}
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        if not initial:
+            await asyncio.sleep(self.identify_spacing)
+
+
+def create_bot(*, settings: Settings, store: Store, clock: Clock, http_session: aiohttp.ClientSession,
+               asker: Asker | None = None, catalogue: Catalogue | None = None) -> BookClubBot:
+    """The bot the settings ask for: sharded over SHARD_COUNT/SHARD_IDS, or the one unsharded process."""
+    if settings.shards is None:
+        return BookClubBot(settings=settings, store=store, clock=clock, http_session=http_session, asker=asker,
+                           catalogue=catalogue)
+    return ShardedBookClubBot(shards=settings.shards, settings=settings, store=store, clock=clock,
+                              http_session=http_session, asker=asker, catalogue=catalogue)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock
+from bot.domain.shards import Shards
 from bot.jobs import AnyJob, J, Run, UnknownJob, decode, encode
 from bot.store.jobs import Job, JobRepository
 
@@ -31,12 +32,16 @@ class PermanentJobError(Exception):
 class Scheduler:
     """Owns scheduled work: `schedule` stores a typed job and wakes the loop, which runs due jobs once each (a
     guild's in order, guilds side by side, so one guild's slow Discord calls never hold up another's work) with the
-    handler registered for the job's class. A failing job is retried with backoff and never stops the loop."""
+    handler registered for the job's class. A failing job is retried with backoff and never stops the loop. With
+    `shards`, only the jobs of guilds on those shards are this process's: other processes run the rest."""
 
     MAX_ATTEMPTS = 8
 
-    def __init__(self, jobs: JobRepository, clock: Clock, *, idle_seconds: float = 30.0) -> None:
+    def __init__(self, jobs: JobRepository, clock: Clock, *, idle_seconds: float = 30.0,
+                 shards: Shards | None = None) -> None:
         self._jobs = jobs
+        # Only these shards' guilds' jobs are this process's to claim, wait for and release (None: every guild's).
+        self.shards = shards
         self._clock = clock
         self._handlers: dict[type[Any], JobHandler[Any]] = {}
         self._idle_seconds = idle_seconds
@@ -69,7 +74,7 @@ class Scheduler:
         return await self._jobs.get(guild_id, kind, key)
 
     async def start(self) -> None:
-        released = await self._jobs.release_interrupted()
+        released = await self._jobs.release_interrupted(shards=self.shards)
         if released:
             log.warning("%d job(s) were interrupted by the last shutdown and will run again", released)
         self._task = asyncio.create_task(self._loop(), name="scheduler")
@@ -96,10 +101,10 @@ class Scheduler:
     async def _dispatch(self) -> int:
         """Claims the due jobs of every guild not busy with earlier ones and starts a worker for each such guild."""
         if self._stranded:
-            if released := await self._jobs.release_interrupted(still_running=self._in_flight):
+            if released := await self._jobs.release_interrupted(still_running=self._in_flight, shards=self.shards):
                 log.warning("%d job(s) whose outcome could not be recorded will run again", released)
             self._stranded = False
-        batch = await self._jobs.claim_due(self._clock.now(), busy_guilds=set(self._workers))
+        batch = await self._jobs.claim_due(self._clock.now(), busy_guilds=set(self._workers), shards=self.shards)
         by_guild: dict[int, list[Job]] = {}
         for job in batch:
             by_guild.setdefault(job.guild_id, []).append(job)
@@ -162,7 +167,7 @@ class Scheduler:
             try:
                 await self._dispatch()
                 delay = self._idle_seconds
-                next_due = await self._jobs.next_due_at(busy_guilds=set(self._workers))
+                next_due = await self._jobs.next_due_at(busy_guilds=set(self._workers), shards=self.shards)
                 if next_due is not None:
                     delay = max(0.01, min(delay, (next_due - self._clock.now()).total_seconds()))
             except asyncio.CancelledError:

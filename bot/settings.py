@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.domain.shards import Shards, parse_shard_ids
 from bot.store.engine import redact_url
 
 SETUP_HELP = (
@@ -40,6 +41,10 @@ class Settings(BaseSettings):
     # Feeds on loopback or private networks are refused unless the operator opts in (tests serve feeds locally).
     feed_allow_private_addresses: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # Unset: one process, unsharded. Set: an AutoShardedBot for SHARD_IDS (default all) of SHARD_COUNT shards.
+    shard_count: int | None = Field(default=None, ge=1)
+    # Read as `0,1` or `0-3`, not as JSON.
+    shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -56,8 +61,28 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite:/// (a file) or postgresql:// (a server)")
         return value
 
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _shard_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_shard_ids(value) if value.strip() else None
+        return value
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _shards_of_the_count(cls, value: tuple[int, ...] | None, info: ValidationInfo) -> tuple[int, ...] | None:
+        if value is None or "shard_count" not in info.data:
+            return value  # unset, or SHARD_COUNT is itself wrong and says so
+        count = info.data["shard_count"]
+        if count is None:
+            raise ValueError("needs SHARD_COUNT, the total number of shards across every process")
+        if outside := [shard for shard in value if shard >= count]:
+            raise ValueError(f"shard {outside[0]} does not exist with SHARD_COUNT={count} (shards are 0 to "
+                             f"{count - 1})")
+        return value
+
     @field_validator("discord_token", "openai_api_key", "dev_guild_id", "discord_api_base", "openai_base_url",
-                     "database_url", mode="before")
+                     "database_url", "shard_count", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -91,6 +116,13 @@ class Settings(BaseSettings):
     @property
     def openlibrary_base(self) -> str:
         return str(self.openlibrary_base_url).rstrip("/")
+
+    @property
+    def shards(self) -> Shards | None:
+        """The shards this process runs, or None for one unsharded process."""
+        if self.shard_count is None:
+            return None
+        return Shards(self.shard_count, self.shard_ids) if self.shard_ids else Shards.all_of(self.shard_count)
 
     @property
     def log_level_number(self) -> int:

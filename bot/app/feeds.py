@@ -13,6 +13,7 @@ from bot.clock import Clock
 from bot.domain.books import Book
 from bot.domain.feeds import guess_book, html_to_text
 from bot.domain.names import NameIndex, author_key
+from bot.domain.shards import Shards
 from bot.domain.text import escape_markdown, escape_mentions
 from bot.jobs import FeedPoll, Run, Schedules
 from bot.services.feeds import FeedEntry, FeedError, FeedResult, select_new
@@ -101,8 +102,9 @@ class FeedService:
         self.notices = notices
         self.reviews = reviews
 
-    async def arm_all(self) -> None:
-        for guild_id in await self.store.config.guild_ids():
+    async def arm_all(self, shards: Shards | None = None) -> None:
+        """At start-up, every guild of the process's shards (every guild when None)."""
+        for guild_id in await self.store.config.guild_ids(shards=shards):
             await self.arm(guild_id)
 
     async def arm(self, guild_id: int) -> None:

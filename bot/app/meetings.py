@@ -22,6 +22,7 @@ from bot.domain.meetings import (
     parse_when,
     reminder_times,
 )
+from bot.domain.shards import Shards
 from bot.domain.text import clip, md, picked_book, truncate
 from bot.errors import NotConfigured, UserError
 from bot.jobs import MeetingEnd, MeetingReminder, Run, Schedules
@@ -207,10 +208,10 @@ class MeetingService:
             await self._jobs.cancel(meeting.guild_id, MeetingReminder(meeting.id, kind))
         await self._jobs.cancel(meeting.guild_id, MeetingEnd(meeting.id))
 
-    async def arm_all(self) -> None:
-        """At start-up: every scheduled meeting has its event and its jobs (the process may have died between creating
-        the event and recording it, or between recording it and scheduling the jobs)."""
-        for guild_id in await self._store.meetings.guilds_with_meetings():
+    async def arm_all(self, shards: Shards | None = None) -> None:
+        """At start-up: every scheduled meeting of the process's shards has its event and its jobs (the process may
+        have died between creating the event and recording it, or between recording it and scheduling the jobs)."""
+        for guild_id in await self._store.meetings.guilds_with_meetings(shards=shards):
             for meeting in await self._store.meetings.scheduled(guild_id):
                 if meeting.event_id is None:
                     try:

@@ -19,6 +19,7 @@ from bot.app.reading_now import ReadingNowChanges
 from bot.clock import Clock
 from bot.domain.ids import parse_id
 from bot.domain.polls import MAX_CANDIDATES, MIN_CANDIDATES, Outcome, PollMode, count_native
+from bot.domain.shards import Shards
 from bot.errors import StoreUnavailable, UserError
 from bot.jobs import PollClose, Run
 from bot.scheduler import PermanentJobError, Scheduler
@@ -117,9 +118,10 @@ class PollService:
         # One lock per poll for the life of the process: the job and /poll close never close the same poll at once.
         self._closing: dict[int, asyncio.Lock] = {}
 
-    async def arm_closes(self) -> None:
-        """Every running poll has its close job: the process may have died between starting one and scheduling it."""
-        for guild_id in await self.store.config.guild_ids():
+    async def arm_closes(self, shards: Shards | None = None) -> None:
+        """Every running poll of the process's shards has its close job: the process may have died between starting
+        one and scheduling it."""
+        for guild_id in await self.store.config.guild_ids(shards=shards):
             poll = await self.store.polls.running(guild_id)
             if poll is not None and await self.scheduler.find(guild_id, PollClose(poll.id)) is None:
                 log.warning("poll %d in guild %d had no close scheduled; it closes at %s", poll.id, guild_id,

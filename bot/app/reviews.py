@@ -19,6 +19,7 @@ from bot.domain.books import Book
 from bot.domain.feeds import guess_book
 from bot.domain.ids import picked_id
 from bot.domain.reviews import EmbedSpec, ReviewCard, announcement, next_announcement, parse_footer, parse_rating
+from bot.domain.shards import Shards
 from bot.domain.text import clean_line, clip, escape_mentions, is_book_choice, md
 from bot.errors import NotAllowed, NotConfigured, UserError
 from bot.jobs import AnnounceReviews, FeedPoll, ReviewSlot, Run, Schedules
@@ -226,8 +227,9 @@ class ReviewService:
         """A new feed is polled at once; its posts join the queue."""
         await self.jobs.schedule(guild_id, FeedPoll(feed_id), self.clock.now())
 
-    async def arm_all(self) -> None:
-        for guild_id in await self.store.config.guild_ids():
+    async def arm_all(self, shards: Shards | None = None) -> None:
+        """At start-up, every guild of the process's shards (every guild when None)."""
+        for guild_id in await self.store.config.guild_ids(shards=shards):
             await self.arm(guild_id)
 
     async def arm(self, guild_id: int) -> None:

@@ -7,8 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from bot.domain.shards import Shards
 from bot.store.db import from_db_time, to_db_time
 from bot.store.engine import AnyDatabase
+from bot.store.sharding import on_shards_clause
 
 CHANNEL_KINDS = ("reviews", "discussions", "polls", "announcements")
 # A guild's time zone until a moderator sets one with /config schedule (the column's default).
@@ -111,8 +113,12 @@ class ConfigRepository:
             )
         return await self.get(guild_id)
 
-    async def guild_ids(self) -> list[int]:
-        rows = await self._db.fetch_all("SELECT guild_id FROM guild_config ORDER BY guild_id")
+    async def guild_ids(self, *, shards: Shards | None = None) -> list[int]:
+        """The guilds with settings, of those on `shards` (every guild when None)."""
+        on_shards, params = on_shards_clause(shards)
+        rows = await self._db.fetch_all(
+            f"SELECT guild_id FROM guild_config WHERE 1 = 1{on_shards} ORDER BY guild_id", params  # noqa: S608
+        )
         return [int(row["guild_id"]) for row in rows]
 
 

@@ -9,8 +9,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from bot.domain.shards import Shards
 from bot.store.db import from_db_time, to_db_time
 from bot.store.engine import AnyDatabase
+from bot.store.sharding import on_shards_clause
 
 
 class Job(BaseModel):
@@ -74,38 +76,50 @@ class JobRepository:
             )
             return cursor.rowcount > 0
 
-    async def claim_due(self, now: datetime, limit: int = 20, *, busy_guilds: Collection[int] = ()) -> list[Job]:
-        """Marks up to `limit` due pending jobs as running and returns them, across all guilds but `busy_guilds`.
+    async def claim_due(self, now: datetime, limit: int = 20, *, busy_guilds: Collection[int] = (),
+                        shards: Shards | None = None) -> list[Job]:
+        """Marks up to `limit` due pending jobs as running and returns them, across all guilds on `shards` (every
+        guild when None) but `busy_guilds`.
 
         This is the scheduler's view; everything a job does afterwards is scoped by the job's guild.
         """
         busy = _not_in("guild_id", busy_guilds)
+        on_shards, shard_params = on_shards_clause(shards)
         async with self._db.transaction() as conn:
             cursor = await conn.execute(
                 "UPDATE jobs SET status = 'running', attempts = attempts + 1, claimed_at = ? "  # noqa: S608
-                f"WHERE id IN (SELECT id FROM jobs WHERE status = 'pending' AND due_at <= ?{busy} "
+                f"WHERE id IN (SELECT id FROM jobs WHERE status = 'pending' AND due_at <= ?{busy}{on_shards} "
                 "ORDER BY due_at, id LIMIT ?) "
                 "RETURNING *",
-                (to_db_time(now), to_db_time(now), *busy_guilds, limit),
+                (to_db_time(now), to_db_time(now), *busy_guilds, *shard_params, limit),
             )
             rows = await cursor.fetchall()
             await cursor.close()
         return sorted((_job(row) for row in rows), key=lambda job: (job.due_at, job.id))
 
-    async def next_due_at(self, *, busy_guilds: Collection[int] = ()) -> datetime | None:
+    async def next_due_at(self, *, busy_guilds: Collection[int] = (), shards: Shards | None = None
+                          ) -> datetime | None:
         busy = _not_in("guild_id", busy_guilds)
+        on_shards, shard_params = on_shards_clause(shards)
         row = await self._db.fetch_one(
-            f"SELECT MIN(due_at) AS due FROM jobs WHERE status = 'pending'{busy}", tuple(busy_guilds)  # noqa: S608
+            f"SELECT MIN(due_at) AS due FROM jobs WHERE status = 'pending'{busy}{on_shards}",  # noqa: S608
+            (*busy_guilds, *shard_params),
         )
         return from_db_time(row["due"]) if row and row["due"] else None
 
-    async def release_interrupted(self, *, still_running: Collection[int] = ()) -> int:
+    async def release_interrupted(self, *, still_running: Collection[int] = (), shards: Shards | None = None) -> int:
         """Jobs left running by a process that died, or whose outcome could not be recorded, run again (handlers
-        are idempotent); `still_running` are jobs this process is running now."""
+        are idempotent); `still_running` are jobs this process is running now.
+
+        Only the jobs of guilds on `shards`: another process's shards' running jobs are its own, alive or not, and
+        releasing them would let this process run them a second time while it still does.
+        """
         running = _not_in("id", still_running)
+        on_shards, shard_params = on_shards_clause(shards)
         async with self._db.transaction() as conn:
             cursor = await conn.execute(
-                f"UPDATE jobs SET status = 'pending' WHERE status = 'running'{running}", tuple(still_running)  # noqa: S608
+                f"UPDATE jobs SET status = 'pending' WHERE status = 'running'{running}{on_shards}",  # noqa: S608
+                (*still_running, *shard_params),
             )
             return cursor.rowcount
 

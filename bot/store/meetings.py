@@ -8,8 +8,10 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from bot.domain.books import Book
+from bot.domain.shards import Shards
 from bot.store.db import from_db_time, to_db_time
 from bot.store.engine import AnyDatabase
+from bot.store.sharding import on_shards_clause
 
 Repeat = Literal["none", "weekly", "biweekly", "monthly"]
 MeetingStatus = Literal["scheduled", "ended", "cancelled"]
@@ -124,9 +126,12 @@ class MeetingRepository:
         )
         return [_meeting(row) for row in rows]
 
-    async def guilds_with_meetings(self) -> list[int]:
+    async def guilds_with_meetings(self, *, shards: Shards | None = None) -> list[int]:
+        """The guilds with scheduled meetings, of those on `shards` (every guild when None)."""
+        on_shards, params = on_shards_clause(shards)
         rows = await self._db.fetch_all(
-            "SELECT DISTINCT guild_id FROM meetings WHERE status = 'scheduled' ORDER BY guild_id"
+            f"SELECT DISTINCT guild_id FROM meetings WHERE status = 'scheduled'{on_shards} ORDER BY guild_id",  # noqa: S608
+            params,
         )
         return [int(row["guild_id"]) for row in rows]
 

@@ -61,7 +61,7 @@ class MeetingsCog(commands.Cog, name=COG_NAME):
         self.bot.scheduler.register(MeetingReminder, self.service.run_reminder)
         self.bot.scheduler.register(MeetingEnd, self.service.run_end)
         self.bot.scheduler.register(ReadingNow, self.reading_now.run)
-        await self.service.arm_all()
+        await self.service.arm_all(self.bot.shard_range)
 
     # -- /meeting schedule ----------------------------------------------------------------------------
 

@@ -54,7 +54,7 @@ class PollsCog(commands.Cog, name=COG_NAME):
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(*BALLOT_ITEMS)
         self.bot.scheduler.register(PollClose, self.service.run_close)
-        await self.service.arm_closes()
+        await self.service.arm_closes(self.bot.shard_range)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*BALLOT_ITEMS)

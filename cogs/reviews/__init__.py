@@ -44,8 +44,8 @@ class ReviewsCog(commands.GroupCog, group_name="review", group_description="Writ
         scheduler.register(AnnounceReviews, self.announcer.run_once)
         scheduler.register(FeedPoll, self.feeds.run)
         self.bot.add_dynamic_items(PageButton)
-        await self.feeds.arm_all()
-        await self.reviews.arm_all()
+        await self.feeds.arm_all(self.bot.shard_range)
+        await self.reviews.arm_all(self.bot.shard_range)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(PageButton)

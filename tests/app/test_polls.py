@@ -11,6 +11,7 @@ import pytest
 from bot.app.polls import Poll, PollService, PostRefused
 from bot.app.reading_now import ReadingNowChanges
 from bot.clock import ManualClock
+from bot.domain.shards import Shards
 from bot.errors import UserError
 from bot.jobs import PollClose, encode
 from bot.scheduler import Scheduler
@@ -244,3 +245,21 @@ async def test_too_few_nominations_are_told_in_member_words(store: Store, clock:
     await nominate(store, clock, ("Piranesi", ALICE))
     with pytest.raises(UserError, match="needs 2 to 10 nominations and there is 1"):
         await start(service)
+
+
+async def test_start_up_arms_the_poll_closes_of_the_process_shards_guilds_only(
+    store: Store, clock: ManualClock, service: PollService
+) -> None:
+    # Discord puts these on shards 0 and 1 of 2; this process runs shard 1.
+    on_0, on_1 = 10 << 22, 11 << 22
+    for guild in (on_0, on_1):
+        await store.config.set_channels(guild, {"polls": POLLS})
+        for title, member in (("Piranesi", ALICE), ("Hamnet", BOB)):
+            book, _ = await store.books.find_or_create(guild, title, "Author")
+            await store.polls.nominate(guild, book.id, member, now=clock.now())
+        # Started by a process that died before it scheduled the close.
+        await store.polls.start(guild, mode="ranked", channel_id=POLLS, started_by=ALICE, now=clock.now(),
+                                closes_at=clock.now() + timedelta(hours=1))
+    await service.arm_closes(Shards(2, (1,)))
+    assert await store.jobs.list_for_guild(on_0) == []
+    assert [job.kind for job in await store.jobs.list_for_guild(on_1)] == ["poll_close"]

@@ -12,6 +12,7 @@ from bot.app.reading_now import ReadingNowChanges
 from bot.app.reviews import Announcer, ReviewService
 from bot.clock import ManualClock
 from bot.domain.reviews import EmbedSpec
+from bot.domain.shards import Shards
 from bot.jobs import AnnounceReviews, FeedPoll, ReviewSlot
 from bot.scheduler import Scheduler
 from bot.services.feeds import FeedEntry, FeedResult
@@ -176,3 +177,16 @@ async def test_a_review_starts_from_the_club_book_a_guess_or_the_typed_title(sto
     assert await reviews.started_draft(GUILD, "Hamnet by Maggie O'Farrell") == ("Hamnet", "Maggie O'Farrell")
     assert await reviews.started_draft(GUILD, "book:999") == ("", ""), "a choice that is gone names nothing"
     assert await reviews.started_draft(GUILD + 1, f"book:{book.id}") == ("", ""), "another server's book"
+
+
+async def test_start_up_arms_the_slots_and_feeds_of_the_process_shards_guilds_only(club: Club) -> None:
+    # Discord puts these on shards 0 and 1 of 2; this process runs shard 1.
+    on_0, on_1 = 10 << 22, 11 << 22
+    for guild in (on_0, on_1):
+        await club.store.config.set_channels(guild, {"reviews": REVIEWS})
+        await club.store.config.set_schedule(guild, 4, "18:00", "UTC")
+        await club.store.feeds.add(guild, "https://blog.example/feed")
+    await club.reviews.arm_all(Shards(2, (1,)))
+    await club.feeds.arm_all(Shards(2, (1,)))
+    assert [job.kind for job in await club.store.jobs.list_for_guild(on_0)] == []
+    assert sorted(job.kind for job in await club.store.jobs.list_for_guild(on_1)) == ["feed_poll", "review_slot"]

@@ -176,11 +176,13 @@ class DiscordDouble(World):
     # ----- the default world ---------------------------------------------------------------------------------
 
     @classmethod
-    def with_default_world(cls, **kwargs: Any) -> DiscordDouble:
-        """Two guilds, each with @everyone, Moderator and the bot's role, the club's channels and four members."""
+    def with_default_world(cls, *, shards: int | None = None, **kwargs: Any) -> DiscordDouble:
+        """Two guilds, each with @everyone, Moderator and the bot's role, the club's channels and four members.
+        With `shards`, Guild A is on shard 0 and Guild B on shard 1 (of that many), and `GET /gateway/bot`
+        recommends that many."""
         double = cls(**kwargs)
-        for name in ("Guild A", "Guild B"):
-            guild = double.add_guild(name)
+        for number, name in enumerate(("Guild A", "Guild B")):
+            guild = double.add_guild(name, shard=None if shards is None else (number % shards, shards))
             moderator = double.add_role(guild, "Moderator", P(manage_guild=True))
             for channel in ("general", "reviews", "discussions", "polls", "announcements", "locked"):
                 double.add_channel(guild, channel)
@@ -190,6 +192,8 @@ class DiscordDouble(World):
             double.add_member(guild, "Mod", [moderator])
             for member in ("Alice", "Bob", "Carol"):
                 double.add_member(guild, member)
+        if shards is not None:
+            double.gateway.recommended_shards = shards
         return double
 
     @property

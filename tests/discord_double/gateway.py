@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
+from .model import shard_of
+
 if TYPE_CHECKING:
     from .world import World
 
@@ -79,6 +81,22 @@ EVENT_INTENTS: dict[str, int] = {
 REPLAY_BUFFER = 5000
 
 
+# Events whose own id is their guild's (the others carry `guild_id`).
+GUILD_EVENTS = ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE")
+
+
+def event_guild_id(event: str, data: dict[str, Any]) -> int | None:
+    """The guild an event belongs to, which decides its shard; None for events of no guild."""
+    found = data.get("id") if event in GUILD_EVENTS else data.get("guild_id")
+    return int(found) if found is not None else None
+
+
+def valid_shard(shard: Any) -> bool:
+    """IDENTIFY's `shard` is `[shard_id, shard_count]` with 0 <= shard_id < shard_count."""
+    return (isinstance(shard, list) and len(shard) == 2 and all(isinstance(n, int) for n in shard)
+            and 0 <= shard[0] < shard[1])
+
+
 @dataclass(eq=False)
 class GatewaySession:
     """One IDENTIFY: its sequence numbers survive reconnects so a RESUME can replay what was missed."""
@@ -95,6 +113,14 @@ class GatewaySession:
 
     def has(self, intent: int) -> bool:
         return bool(self.intents & intent)
+
+    def serves(self, guild_id: int | None) -> bool:
+        """Whether Discord sends this guild's events here: every guild without sharding, else the guild's shard's;
+        events of no guild (DMs) go to shard 0."""
+        if self.shard is None:
+            return True
+        shard_id, count = self.shard
+        return shard_id == (0 if guild_id is None else shard_of(guild_id, count))
 
     def send(self, event: str, data: Any) -> None:
         self.seq += 1
@@ -153,6 +179,8 @@ class Gateway:
         self.connections: list[GatewayConnection] = []
         self.heartbeat_interval_ms = 1500
         self.allowed_privileged_intents = PRIVILEGED_INTENTS
+        # What `GET /gateway/bot` recommends; a bot given its own shard count does not ask.
+        self.recommended_shards = 1
         self._tasks: set[asyncio.Task[Any]] = set()
 
     @property
@@ -160,8 +188,11 @@ class Gateway:
         return [s for s in self.sessions if s.resumable]
 
     def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        """Send an event to every session whose intents ask for it, the way Discord filters them."""
+        """Send an event to every session of the guild's shard whose intents ask for it, the way Discord filters."""
+        guild_id = event_guild_id(event, data)
         for session in self.live_sessions:
+            if not session.serves(guild_id):
+                continue
             prepared = self._prepare_for(session, event, data)
             if prepared is not None:
                 session.send(event, prepared)
@@ -290,7 +321,11 @@ class Gateway:
         if intents & PRIVILEGED_INTENTS & ~self.allowed_privileged_intents:
             self._close(connection, 4014)
             return
-        session = GatewaySession(id=secrets.token_hex(16), intents=intents, shard=data.get("shard"))
+        shard = data.get("shard")
+        if shard is not None and not valid_shard(shard):
+            self._close(connection, 4010)  # Discord's "Invalid shard"
+            return
+        session = GatewaySession(id=secrets.token_hex(16), intents=intents, shard=shard)
         session.presence = data.get("presence")
         self.sessions.append(session)
         connection.session = session
@@ -330,5 +365,5 @@ class Gateway:
             return
         guild_ids = data.get("guild_id")
         for guild_id in guild_ids if isinstance(guild_ids, list) else [guild_ids]:
-            if guild_id is not None:
+            if guild_id is not None and session.serves(int(guild_id)):
                 session.send("GUILD_MEMBERS_CHUNK", self.double.member_chunk(int(guild_id), data))

@@ -49,6 +49,19 @@ class Snowflakes:
         self._last = max(self._last + 1, now)
         return self._last
 
+    def next_on_shard(self, shard: int, count: int) -> int:
+        """The next id that Discord routes to `shard` of `count` (a guild's id decides its shard)."""
+        candidate = self.next()
+        while shard_of(candidate, count) != shard:
+            candidate = ((candidate >> 22) + 1) << 22
+        self._last = candidate
+        return candidate
+
+
+def shard_of(guild_id: int, count: int) -> int:
+    """Discord's rule: guild g's events go to shard (g >> 22) % count."""
+    return (guild_id >> 22) % count
+
 
 def snowflake_time(snowflake: int) -> datetime:
     return datetime.fromtimestamp(((snowflake >> 22) + DISCORD_EPOCH_MS) / 1000, tz=UTC)

@@ -217,7 +217,7 @@ class RestApi:
     def gateway_bot(self, r: ApiRequest) -> Any:
         return {
             "url": self.w.gateway_url,
-            "shards": 1,
+            "shards": self.w.gateway.recommended_shards,
             "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 14400000, "max_concurrency": 1},
         }
 

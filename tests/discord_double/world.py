@@ -181,8 +181,9 @@ class World:
         self.users[user.id] = user
         return user
 
-    def add_guild(self, name: str) -> Guild:
-        guild_id = self.ids.next()
+    def add_guild(self, name: str, *, shard: tuple[int, int] | None = None) -> Guild:
+        """A new guild the bot is in; `shard=(shard_id, shard_count)` picks an id that Discord routes there."""
+        guild_id = self.ids.next() if shard is None else self.ids.next_on_shard(*shard)
         guild = Guild(id=guild_id, name=name, owner_id=self.owner_user.id)
         guild.roles[guild_id] = Role(guild_id, guild_id, "@everyone", EVERYONE_DEFAULT)
         bot_role = Role(
@@ -200,7 +201,8 @@ class World:
         self.guilds[guild_id] = guild
         if self.gateway.live_sessions:
             for session in self.gateway.live_sessions:
-                session.send("GUILD_CREATE", self.guild_create_payload(guild, session))
+                if session.serves(guild_id):
+                    session.send("GUILD_CREATE", self.guild_create_payload(guild, session))
             self.notify()
         return guild
 
@@ -370,7 +372,7 @@ class World:
         data: dict[str, Any] = {
             "v": 10,
             "user": user,
-            "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
+            "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds if session.serves(g)],
             "session_id": session.id,
             "resume_gateway_url": self.resume_gateway_url,
             "application": {"id": str(self.application_id), "flags": self.application_flags},
@@ -407,7 +409,7 @@ class World:
         return flags
 
     def guild_create_payloads(self, session: GatewaySession) -> list[dict[str, Any]]:
-        return [self.guild_create_payload(g, session) for g in self.guilds.values()]
+        return [self.guild_create_payload(g, session) for g in self.guilds.values() if session.serves(g.id)]
 
     def guild_create_payload(self, guild: Guild, session: GatewaySession) -> dict[str, Any]:
         bot = self.bot_member(guild)

@@ -13,6 +13,7 @@ from typing import Any
 from bot.domain.goodreads import GoodreadsBook
 from bot.domain.polls import Outcome
 from bot.domain.sections import parse_sections
+from bot.domain.shards import Shards
 from bot.store import Store
 from bot.store.config import GuildConfig
 from bot.store.history import HistoryVersions
@@ -27,10 +28,11 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 # Methods that do not take a guild, and why that is right.
 CROSS_GUILD = {
-    "config.guild_ids": "which guilds have settings, so that start-up can arm each guild's weekly slot",
-    "jobs.claim_due": "the scheduler claims due jobs of every guild; each job carries its guild",
-    "jobs.next_due_at": "the scheduler sleeps until the earliest job of any guild",
-    "jobs.release_interrupted": "after a crash every guild's interrupted jobs run again",
+    "config.guild_ids": "which guilds (of the process's shards) have settings, so that start-up can arm each "
+                        "guild's weekly slot",
+    "jobs.claim_due": "the scheduler claims due jobs of every guild of its shards; each job carries its guild",
+    "jobs.next_due_at": "the scheduler sleeps until the earliest job of any guild of its shards",
+    "jobs.release_interrupted": "after a crash every interrupted job of the process's shards runs again",
     "jobs.finish": "scoped by the job's own guild_id (proved below with a job naming another guild)",
     "jobs.fail": "scoped by the job's own guild_id (proved below with a job naming another guild)",
     "state.get": "the bot's own key-value state (the command tree hash), not guild data",
@@ -38,7 +40,7 @@ CROSS_GUILD = {
     "state.delete": "the bot's own key-value state (the former development guild), not guild data",
     "catalogue_cache.get": "public Open Library answers shared by every guild; nothing a guild wrote",
     "catalogue_cache.put": "public Open Library answers shared by every guild; nothing a guild wrote",
-    "meetings.guilds_with_meetings": "start-up re-arms the jobs of every guild's scheduled meetings",
+    "meetings.guilds_with_meetings": "start-up re-arms the jobs of every scheduled meeting of the process's shards",
 }
 
 
@@ -353,3 +355,44 @@ async def test_scheduler_claims_carry_their_guild(store: Store) -> None:
     a_job, b_job = await store.jobs.get(GUILD_A, "poll_close", "1"), await store.jobs.get(GUILD_B, "poll_close", "1")
     assert a_job is not None and b_job is not None
     assert (a_job.status, b_job.status) == ("done", "running")
+
+
+# Discord puts guild g on shard (g >> 22) % count: these two are on shards 0 and 1 of 2.
+ON_SHARD_0, ON_SHARD_1 = 10 << 22, 11 << 22
+SHARD_0, SHARD_1 = Shards(2, (0,)), Shards(2, (1,))
+
+
+async def test_a_process_claims_and_waits_for_the_jobs_of_its_own_shards_only(store: Store) -> None:
+    await store.jobs.schedule(ON_SHARD_0, "poll_close", "1", NOW)
+    await store.jobs.schedule(ON_SHARD_1, "poll_close", "1", NOW - timedelta(minutes=1))
+    assert await store.jobs.next_due_at(shards=SHARD_0) == NOW
+    assert await store.jobs.next_due_at(shards=SHARD_1) == NOW - timedelta(minutes=1)
+    assert [job.guild_id for job in await store.jobs.claim_due(NOW, shards=SHARD_0)] == [ON_SHARD_0]
+    assert [job.guild_id for job in await store.jobs.claim_due(NOW, shards=SHARD_1)] == [ON_SHARD_1]
+    assert await store.jobs.claim_due(NOW, shards=Shards.all_of(2)) == []
+
+
+async def test_a_process_releases_only_its_own_shards_interrupted_jobs(store: Store) -> None:
+    await store.jobs.schedule(ON_SHARD_0, "poll_close", "1", NOW)
+    await store.jobs.schedule(ON_SHARD_1, "poll_close", "1", NOW)
+    await store.jobs.claim_due(NOW)
+    # The process of shard 1 starts again while shard 0's process is in the middle of its job.
+    assert await store.jobs.release_interrupted(shards=SHARD_1) == 1
+    on_0, on_1 = [await store.jobs.get(guild, "poll_close", "1") for guild in (ON_SHARD_0, ON_SHARD_1)]
+    assert on_0 is not None and on_0.status == "running"
+    assert on_1 is not None and on_1.status == "pending"
+    # Shard 0's process, checking its own interrupted work during its loop, keeps the job it is running.
+    assert await store.jobs.release_interrupted(still_running=[on_0.id], shards=SHARD_0) == 0
+
+
+async def test_start_up_arms_only_the_guilds_of_the_process_shards(store: Store) -> None:
+    for guild in (ON_SHARD_0, ON_SHARD_1):
+        await store.config.set_channels(guild, {"reviews": 10})
+        await store.meetings.create(guild, starts_at=NOW, ends_at=NOW + timedelta(hours=1), timezone="UTC",
+                                    channel_id=None, location="Library", book_id=None, section=None, repeat="none",
+                                    created_by=ALICE, now=NOW)
+    assert await store.config.guild_ids(shards=SHARD_0) == [ON_SHARD_0]
+    assert await store.config.guild_ids(shards=SHARD_1) == [ON_SHARD_1]
+    assert await store.config.guild_ids() == [ON_SHARD_0, ON_SHARD_1]
+    assert await store.meetings.guilds_with_meetings(shards=SHARD_1) == [ON_SHARD_1]
+    assert await store.meetings.guilds_with_meetings() == [ON_SHARD_0, ON_SHARD_1]
