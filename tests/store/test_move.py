@@ -390,13 +390,18 @@ async def test_a_club_moves_to_postgresql_and_back_unchanged(club: Path, tmp_pat
 
 
 @pytest.mark.postgres_only
-async def test_after_a_move_to_postgresql_new_rows_are_numbered_after_the_copied_ones(club: Path,
+async def test_after_a_move_to_postgresql_new_rows_are_numbered_after_the_copied_ones_and_counted(club: Path,
                                                                                        postgres: str) -> None:
     await move(url(club), postgres)
     async with Store(postgres) as store:
         await store.migrate()
+        names = "SELECT names FROM history_versions WHERE guild_id = ?"
+        before = await store.db.fetch_one(names, (GUILD,))
         book, created = await store.books.find_or_create(GUILD, "Anna Karenina", "Лев Толстой")
         assert created and book.id == 10
+        # The counters' triggers, paused for the copy, count again.
+        after = await store.db.fetch_one(names, (GUILD,))
+        assert before is not None and after is not None and after["names"] == before["names"] + 1
         read_id = await store.db.fetch_one("SELECT nextval(pg_get_serial_sequence('reads', 'id')) AS id")
         assert read_id is not None and read_id["id"] == 4
 
