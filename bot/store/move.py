@@ -460,10 +460,9 @@ async def _check_destination_empty(destination: _SqliteSide | _PgSide) -> None:
 
 
 async def _into(source: _SqliteSide | _PgSide, target: _Target) -> list[TableResult]:
-    if target.path is not None and not target.path.exists():
-        target.path.parent.mkdir(parents=True, exist_ok=True)
-        # Created by the migration below; nothing to check in a file that did not exist.
-    else:
+    # A SQLite file that does not exist yet is new and empty; any other destination is looked at before migrating
+    # it, so that a refused one is left as it was.
+    if target.path is None or target.path.exists():
         destination = await _connect(target)
         try:
             versions = await destination.versions()
@@ -503,7 +502,7 @@ async def _migrate(target: _Target) -> None:
 
 
 async def _copy(source: _SqliteSide | _PgSide, destination: _SqliteSide | _PgSide) -> list[TableResult]:
-    """Every table in order, then every table read back from the destination: (name, source's, destination's)."""
+    """Copies every table in order, then reads each back from the destination: the rows and checksum of each."""
     plans: list[tuple[str, list[str], list[str], Checksum]] = []
     await destination.pause_triggers(TABLES)
     for table in TABLES:

@@ -236,6 +236,19 @@ async def test_a_source_newer_than_the_code_is_refused(club: Path, tmp_path: Pat
     assert not target.exists()
 
 
+async def test_a_destination_newer_than_the_code_is_refused_and_left_as_it_was(club: Path, tmp_path: Path) -> None:
+    target = tmp_path / "newer.db"
+    await make_database(target)
+    conn = sqlite3.connect(target)
+    conn.execute("INSERT INTO schema_migrations VALUES (9999, '9999_future.sql', ?)", (T,))
+    conn.commit()
+    conn.close()
+    before = target.read_bytes()
+    with pytest.raises(MoveError, match=r"newer\.db has migrations this version of the bot does not know \(9999\)"):
+        await move(url(club), url(target))
+    assert target.read_bytes() == before
+
+
 async def test_a_missing_source_file_is_refused_and_not_created(tmp_path: Path) -> None:
     with pytest.raises(BadTarget, match="there is no database at"):
         await move(url(tmp_path / "typo.db"), url(tmp_path / "new.db"))
