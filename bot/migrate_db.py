@@ -47,6 +47,10 @@ def main(arguments: list[str]) -> int:
     """Runs the command; returns its exit code (0 moved, 1 refused or failed, 2 a usage error)."""
     try:
         source, destination = parse(arguments)
+    except BadTarget:
+        print(USAGE, file=sys.stderr)
+        return EXIT_USAGE
+    try:
         report = asyncio.run(move(source, destination))
     except BadTarget as error:
         print(f"migrate-db: {error}", file=sys.stderr)

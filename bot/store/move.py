@@ -244,7 +244,8 @@ class _PgSide:
             conn = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT_SECONDS,
                                          server_settings={"application_name": "bookclub-migrate-db"})
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-            raise MoveError(f"cannot connect to {redact_url(url)} ({_describe(error)})") from error
+            hint = "; create it first (createdb)" if isinstance(error, asyncpg.InvalidCatalogNameError) else ""
+            raise MoveError(f"cannot connect to {redact_url(url)} ({_describe(error)}){hint}") from error
         return cls(url, conn)
 
     async def tables(self) -> set[str]:

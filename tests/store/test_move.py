@@ -424,3 +424,10 @@ async def test_a_postgresql_destination_that_holds_data_is_refused(club: Path, p
     await move(url(club), postgres)
     with pytest.raises(MoveError, match="already holds a club's data"):
         await move(url(club), postgres)
+
+
+@pytest.mark.postgres_only
+async def test_a_postgresql_database_that_does_not_exist_is_named_with_what_to_do(club: Path) -> None:
+    missing = f"{_server().rpartition('/')[0]}/migrate_{uuid.uuid4().hex}"
+    with pytest.raises(MoveError, match=r"does not exist\); create it first \(createdb\)"):
+        await move(url(club), missing)
