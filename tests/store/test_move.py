@@ -402,6 +402,23 @@ async def test_a_club_moves_to_postgresql_and_back_unchanged(club: Path, tmp_pat
     assert [result.checksum for result in home.tables] == [result.checksum for result in there.tables]
 
 
+async def what_members_see(target: Path | str) -> list[object]:
+    """The club as the repositories read it: reads, scores, reviews, raters' names, the versions caches follow."""
+    async with Store(target) as store:
+        await store.migrate()
+        seen: list[object] = [await store.history.reads(guild) for guild in (GUILD, OTHER_GUILD)]
+        seen += [await store.history.scores(GUILD), await store.reviews.latest(GUILD),
+                 await store.history.member_names(GUILD), await store.history.versions(GUILD),
+                 await store.books.get(OTHER_GUILD, 9)]
+        return seen
+
+
+@pytest.mark.postgres_only
+async def test_the_repositories_read_the_same_club_on_postgresql(club: Path, postgres: str) -> None:
+    await move(url(club), postgres)
+    assert await what_members_see(postgres) == await what_members_see(club)
+
+
 @pytest.mark.postgres_only
 async def test_after_a_move_to_postgresql_new_rows_are_numbered_after_the_copied_ones_and_counted(club: Path,
                                                                                        postgres: str) -> None:
