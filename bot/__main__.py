@@ -188,6 +188,11 @@ def database_password(settings: Settings) -> str | None:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["migrate-db"]:
+        # Needs no settings: both databases are named on the command line.
+        from bot.migrate_db import main as migrate_db
+
+        raise SystemExit(migrate_db(sys.argv[2:]))
     settings = load_settings()
     arguments = sys.argv[1:]
     if arguments[:1] == ["backup"]:
@@ -197,7 +202,7 @@ def main() -> None:
         backup_command(settings, arguments[1])
         return
     if arguments:
-        print("Usage: python -m bot [backup PATH]", file=sys.stderr)
+        print("Usage: python -m bot [backup PATH | migrate-db --from URL --to URL]", file=sys.stderr)
         raise SystemExit(EXIT_CONFIG)
     if settings.discord_token is None:
         print(SETUP_HELP, file=sys.stderr)
