@@ -168,6 +168,8 @@ class Database:
     """
 
     dialect = "sqlite"
+    # What a claim of rows adds to its SELECT: nothing, as one writer at a time holds the whole file.
+    claim_lock = ""
 
     def __init__(self, path: Path | str, *, readonly: bool = False, readers: int = READERS) -> None:
         if readers < 1:

@@ -79,7 +79,8 @@ class JobRepository:
     async def claim_due(self, now: datetime, limit: int = 20, *, busy_guilds: Collection[int] = (),
                         shards: Shards | None = None) -> list[Job]:
         """Marks up to `limit` due pending jobs as running and returns them, across all guilds on `shards` (every
-        guild when None) but `busy_guilds`.
+        guild when None) but `busy_guilds`. Processes claiming at once never get the same job: SQLite has one
+        writer at a time, and PostgreSQL skips the rows another process's claim has locked.
 
         This is the scheduler's view; everything a job does afterwards is scoped by the job's guild.
         """
@@ -89,7 +90,7 @@ class JobRepository:
             cursor = await conn.execute(
                 "UPDATE jobs SET status = 'running', attempts = attempts + 1, claimed_at = ? "  # noqa: S608
                 f"WHERE id IN (SELECT id FROM jobs WHERE status = 'pending' AND due_at <= ?{busy}{on_shards} "
-                "ORDER BY due_at, id LIMIT ?) "
+                f"ORDER BY due_at, id LIMIT ?{self._db.claim_lock}) AND status = 'pending' "
                 "RETURNING *",
                 (to_db_time(now), to_db_time(now), *busy_guilds, *shard_params, limit),
             )

@@ -210,6 +210,8 @@ class PgDatabase:
     """
 
     dialect = "postgresql"
+    # What a claim of rows adds to its SELECT: rows another process is claiming are left to it, not waited for.
+    claim_lock = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, url: str, *, readonly: bool = False, pool_size: int = POOL_SIZE) -> None:
         self.url = url
