@@ -1,8 +1,8 @@
 """Several real `python -m bot` processes, each on its own shard range, over one database and one loopback Discord:
 for tests that kill one of them and count what each guild was posted.
 
-The database is one parameter, `database`: a SQLite file's path here. A database server's URL goes in its place,
-with `database_env` and `open_database` choosing how the processes and the test reach it.
+The database is one parameter, `database`: a SQLite file's path, or a PostgreSQL URL under `make test-postgres`
+(`tests/databases.py`).
 """
 
 from __future__ import annotations
@@ -21,33 +21,28 @@ from tests.e2e.process import BotProcess
 SETTLE = 20.0
 
 
-def database_env(database: str) -> dict[str, str]:
-    """The settings that point a bot process at the shared database."""
-    return {"DATABASE_PATH": database}
-
-
 @asynccontextmanager
-async def open_database(database: str) -> AsyncIterator[Store]:
-    """The shared database, opened beside the processes (WAL lets the test read and write while they run)."""
-    async with Store(Path(database)) as store:
+async def open_database(database: Path | str) -> AsyncIterator[Store]:
+    """The shared database, opened beside the processes (SQLite's WAL, or PostgreSQL, lets the test read and write
+    while they run)."""
+    async with Store(database) as store:
         yield store
 
 
 class ShardProcess(BotProcess):
     """`python -m bot` with SHARD_COUNT and SHARD_IDS for `shards`."""
 
-    def __init__(self, double: DiscordDouble, database: str, logs: Path, shards: Shards) -> None:
-        super().__init__(double, Path(database), logs)
+    def __init__(self, double: DiscordDouble, database: Path | str, logs: Path, shards: Shards) -> None:
+        super().__init__(double, database, logs)
         self.shards = shards
         self.extra_env = {
-            **database_env(database),
             "SHARD_COUNT": str(shards.count),
             "SHARD_IDS": ",".join(map(str, shards.ids)),
         }
 
 
 @asynccontextmanager
-async def shard_processes(double: DiscordDouble, database: str, logs: Path,
+async def shard_processes(double: DiscordDouble, database: Path | str, logs: Path,
                           ranges: list[Shards]) -> AsyncIterator[list[ShardProcess]]:
     """One process per shard range, not started yet (`start()` each), all killed at the end whatever the test did;
     their output is printed, which pytest shows for a failing test."""
@@ -65,7 +60,7 @@ async def shard_processes(double: DiscordDouble, database: str, logs: Path,
     assert double.invalid_bodies == [], f"a bot sent bodies Discord would refuse: {double.invalid_bodies}"
 
 
-async def settled(processes: list[ShardProcess], database: str,
+async def settled(processes: list[ShardProcess], database: Path | str,
                   check: Callable[[Store], Awaitable[bool]]) -> None:
     """Waits until the shared database says what `check` wants: a process's mark follows its post by a moment."""
     async with open_database(database) as store:

@@ -3,7 +3,7 @@ scheduled post happens exactly once, by the process of its guild's shard, even w
 in the middle of its post while the other starts.
 
 The processes keep the real clock, so a review slot is made due by moving its job's `due_at` while they are down.
-`DATABASE` is the one thing to change to run this against a database server (see `shard_processes.py`).
+The shared database is a SQLite file under `make test`, and a PostgreSQL database under `make test-postgres`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pytest
 
 from bot.domain.shards import Shards
 from bot.store import Store
+from tests.databases import new_database
 from tests.discord_double import DiscordDouble, Guild
 from tests.domain.discord_markdown import shown_text
 from tests.e2e.shard_processes import SETTLE, ShardProcess, open_database, settled, shard_processes
@@ -34,9 +35,9 @@ async def double() -> AsyncIterator[DiscordDouble]:
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> str:
-    """The database both processes share."""
-    return str(tmp_path / "bookclub.db")
+def database(tmp_path: Path) -> Path | str:
+    """The database both processes share: a SQLite file, or a PostgreSQL database under `make test-postgres`."""
+    return new_database(tmp_path)
 
 
 async def run(double: DiscordDouble, guild: Guild, who: str, command: str, **options: Any) -> str:
@@ -70,7 +71,7 @@ async def announced(store: Store, guild: Guild) -> bool:
 
 
 async def test_each_scheduled_post_happens_once_by_its_shards_process_across_a_kill(
-    double: DiscordDouble, database: str, tmp_path: Path
+    double: DiscordDouble, database: Path | str, tmp_path: Path
 ) -> None:
     guild_a, guild_b = double.guild_a, double.guild_b
     async with shard_processes(double, database, tmp_path / "logs",

@@ -17,6 +17,7 @@ from bot.bot import BookClubBot, ShardedBookClubBot, create_bot
 from bot.clock import ManualClock
 from bot.domain.shards import Shards, shard_of
 from bot.store import Store
+from tests.databases import new_database
 from tests.discord_double import DiscordDouble, Guild
 from tests.discord_double.gateway import GatewaySession
 from tests.e2e.conftest import READY_TIMEOUT, test_settings
@@ -36,7 +37,7 @@ async def double() -> AsyncIterator[DiscordDouble]:
 
 
 @asynccontextmanager
-async def sharded_bot(double: DiscordDouble, database: Path, clock: ManualClock, shards: Shards
+async def sharded_bot(double: DiscordDouble, database: Path | str, clock: ManualClock, shards: Shards
                       ) -> AsyncIterator[ShardedBookClubBot]:
     """The real bot over `shards`, with its own connection to the shared database, started until READY; its REST
     requests carry the shards in their User-Agent, so the test can tell which process made them."""
@@ -117,7 +118,7 @@ async def test_one_bot_over_both_shards_serves_and_posts_for_both_guilds(double:
                                                                          caplog: pytest.LogCaptureFixture) -> None:
     clock.set(MONDAY)
     caplog.set_level("INFO", logger="bot.bot")
-    async with sharded_bot(double, tmp_path / "bookclub.db", clock, Shards.all_of(2)) as bot:
+    async with sharded_bot(double, new_database(tmp_path), clock, Shards.all_of(2)) as bot:
         assert "running shards 0,1 of 2" in caplog.messages
         assert sorted(tuple(s.shard or ()) for s in double.sessions) == [(0, 2), (1, 2)]
         assert {g.id: g.shard_id for g in bot.guilds} == {double.guild_a.id: 0, double.guild_b.id: 1}
@@ -134,7 +135,7 @@ async def test_two_bots_on_one_shard_each_answer_their_own_guilds_and_post_once(
                                                                                 tmp_path: Path,
                                                                                 clock: ManualClock) -> None:
     clock.set(MONDAY)
-    database = tmp_path / "bookclub.db"
+    database = new_database(tmp_path)
     first, second = Shards(2, (0,)), Shards(2, (1,))
     guild_a, guild_b = double.guild_a, double.guild_b
     async with sharded_bot(double, database, clock, second) as bot_b:
