@@ -63,35 +63,65 @@ def _as_server_user(command: list[str]) -> list[str]:
     return ["runuser", "-u", SERVER_USER, "--", *command]
 
 
-@contextlib.contextmanager
-def throwaway_postgres() -> Iterator[str]:
-    """A new, empty server for the block; yields the URL of its `postgres` database."""
-    bindir = server_bindir() or install()
-    folder = Path(tempfile.mkdtemp(prefix="bookclub-postgres-"))
-    data, log = folder / "data", folder / "server.log"
-    if os.geteuid() == 0:
-        user = pwd.getpwnam(SERVER_USER)
-        os.chown(folder, user.pw_uid, user.pw_gid)
-    port = free_port()
-    try:
+class Server:
+    """One throw-away cluster: `url` names its `postgres` database; `stop()` and `start()` take it down and bring
+    it back on the same port, as an outage of the database server does."""
+
+    def __init__(self, bindir: Path, folder: Path) -> None:
+        self.bindir = bindir
+        self.folder = folder
+        self.data = folder / "data"
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _pg_ctl(self, *arguments: str, check: bool = True) -> None:
+        subprocess.run(_as_server_user([str(self.bindir / "pg_ctl"), "-D", str(self.data), *arguments]),
+                       check=check, stdout=subprocess.DEVNULL)
+
+    def create(self) -> None:
         subprocess.run(
-            _as_server_user([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
+            _as_server_user([str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
                              "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]),
             check=True, stdout=subprocess.DEVNULL,
         )
-        options = (f"-h 127.0.0.1 -p {port} -k {folder} -c fsync=off -c synchronous_commit=off "
+
+    def start(self) -> None:
+        # fsync off: the tests survive a crash of the server (not of the machine), and it is much faster. Commits
+        # stay synchronous, so a server stopped "immediate" keeps what it committed, as a real one does.
+        options = (f"-h 127.0.0.1 -p {self.port} -k {self.folder} -c fsync=off "
                    "-c full_page_writes=off -c max_connections=500")
-        subprocess.run(
-            _as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "start"]),
-            check=True, stdout=subprocess.DEVNULL,
-        )
+        self._pg_ctl("-o", options, "-l", str(self.folder / "server.log"), "-w", "start")
+
+    def stop(self) -> None:
+        """Stops at once, dropping every connection, as a crashed or unplugged server does."""
+        self._pg_ctl("-m", "immediate", "stop", check=False)
+
+
+@contextlib.contextmanager
+def throwaway_server() -> Iterator[Server]:
+    """A new, empty, running server for the block; stopped and deleted afterwards."""
+    bindir = server_bindir() or install()
+    folder = Path(tempfile.mkdtemp(prefix="bookclub-postgres-"))
+    if os.geteuid() == 0:
+        user = pwd.getpwnam(SERVER_USER)
+        os.chown(folder, user.pw_uid, user.pw_gid)
+    server = Server(bindir, folder)
+    try:
+        server.create()
+        server.start()
         try:
-            yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+            yield server
         finally:
-            subprocess.run(_as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-                           check=False, stdout=subprocess.DEVNULL)
+            server.stop()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def throwaway_postgres() -> Iterator[str]:
+    """A new, empty server for the block; yields the URL of its `postgres` database."""
+    with throwaway_server() as server:
+        yield server.url
 
 
 def main(command: list[str]) -> int:

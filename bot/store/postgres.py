@@ -34,6 +34,8 @@ _MIGRATION_LOCK = 0x626F6F6B  # "book"
 # How long a statement may wait for a connection or the server before it is reported as unavailable.
 COMMAND_TIMEOUT_SECONDS = 30
 DIALECT_DIR = "postgresql"
+# How often a process that lost the change notifications tries to listen again.
+RELISTEN_SECONDS = 5.0
 
 
 # -- SQL in PostgreSQL's dialect -------------------------------------------------------------------------------
@@ -226,6 +228,8 @@ class PgDatabase:
         self._listener: asyncpg.Connection | None = None
         self._versions: dict[tuple[str, int], list[asyncpg.Record]] = {}
         self._generation: dict[int, int] = {}
+        self._relistening: asyncio.Task[None] | None = None
+        self._relisten_at = 0.0
 
     @property
     def path(self) -> str:
@@ -275,11 +279,32 @@ class PgDatabase:
             self._versions.pop((table, guild_id), None)
 
     def _on_listener_lost(self, _conn: object) -> None:
-        log.warning("lost the database's change notifications; versions are read every time until restart")
+        log.warning("lost the database's change notifications; versions are read every time until they are back")
         self._listener = None
         self._versions.clear()
 
+    def _listen_again_later(self) -> None:
+        """Listens again in the background, at most every `RELISTEN_SECONDS`, while the channel is lost."""
+        loop = asyncio.get_running_loop()
+        if self.readonly or self._pool is None or self._relistening is not None or loop.time() < self._relisten_at:
+            return
+        self._relisten_at = loop.time() + RELISTEN_SECONDS
+
+        async def relisten() -> None:
+            try:
+                await self._listen()
+                if self._listener is not None:
+                    log.info("listening for the database's change notifications again")
+            finally:
+                self._relistening = None
+
+        self._relistening = loop.create_task(relisten())
+
     async def close(self) -> None:
+        if self._relistening is not None:
+            self._relistening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._relistening
         listener, self._listener = self._listener, None
         if listener is not None and not listener.is_closed():
             listener.remove_termination_listener(self._on_listener_lost)
@@ -365,7 +390,9 @@ class PgDatabase:
     async def fetch_versions(self, table: str, sql: str, guild_id: int) -> list[asyncpg.Record]:
         """A guild's row of a versions table, from the cache that the table's NOTIFY empties."""
         key = (table, guild_id)
-        if self._listener is not None and (cached := self._versions.get(key)) is not None:
+        if self._listener is None:
+            self._listen_again_later()
+        elif (cached := self._versions.get(key)) is not None:
             return cached
         generation = self._generation.get(guild_id, 0)
         rows = await self.fetch_all(sql, (guild_id,))

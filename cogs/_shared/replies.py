@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 
 from bot.domain.text import truncate
-from bot.errors import StoreBusy, StoreFull, UserError
+from bot.errors import StoreBusy, StoreFull, StoreUnavailable, UserError
 from cogs._shared.checks import CannotPostHere, NotModerator
 
 log = logging.getLogger(__name__)
@@ -20,6 +20,7 @@ NO_PINGS = discord.AllowedMentions.none()
 MAX_CONTENT = 2000
 COLOUR = discord.Colour.from_rgb(143, 92, 56)
 BUSY = "The club's records are busy right now, so nothing was changed. Try again in a moment."
+UNREACHABLE = "The club's records can't be reached right now, so nothing was changed. Try again in a moment."
 DISK_FULL = ("The server's disk is full, so nothing was changed. Tell the bot's operator; "
              "it works again once there is room.")
 GENERIC_FAILURE = "Something went wrong on my side; nothing was changed. The operator can find the details in the log."
@@ -107,6 +108,10 @@ def user_message(error: BaseException) -> str | None:
         # SQLite undid the write; the operator has to free space, and the log is where they look.
         log.error("the database's disk is full: %s", error)
         return DISK_FULL
+    if isinstance(error, StoreUnavailable):
+        # The database server is down or unreachable: the transaction never committed.
+        log.error("the database cannot be reached: %s", error)
+        return UNREACHABLE
     return None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,7 +71,15 @@ test_settings.__test__ = False  # type: ignore[attr-defined]
 async def bookclub(double: DiscordDouble, tmp_path: Path, clock: ManualClock,
                    message_content: bool, private_feeds: bool) -> AsyncIterator[BookClub]:
     """The bot started against the double with a fresh database and a clock the test moves."""
-    settings = test_settings(double, new_database(tmp_path), message_content, private_feeds)
+    async with running_bookclub(double, new_database(tmp_path), clock, message_content, private_feeds) as club:
+        yield club
+
+
+@asynccontextmanager
+async def running_bookclub(double: DiscordDouble, database: Path | str, clock: ManualClock,
+                           message_content: bool = False, private_feeds: bool = False) -> AsyncIterator[BookClub]:
+    """The bot over `database` (a SQLite file or a PostgreSQL URL), started against the double until READY."""
+    settings = test_settings(double, database, message_content, private_feeds)
     async with Store(settings.database) as store, aiohttp.ClientSession() as session:
         bot = BookClubBot(settings=settings, store=store, clock=clock, http_session=session,
                           guild_ready_timeout=0.05)
