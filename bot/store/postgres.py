@@ -263,9 +263,10 @@ class PgDatabase:
 
     async def _listen(self) -> None:
         try:
-            self._listener = await asyncpg.connect(self.url, command_timeout=COMMAND_TIMEOUT_SECONDS)
-            await self._listener.add_listener(VERSIONS_CHANNEL, self._on_versions)
-            self._listener.add_termination_listener(self._on_listener_lost)
+            listener = await asyncpg.connect(self.url, command_timeout=COMMAND_TIMEOUT_SECONDS)
+            await listener.add_listener(VERSIONS_CHANNEL, self._on_versions)
+            listener.add_termination_listener(self._on_listener_lost)
+            self._listener = listener
         except (asyncpg.PostgresError, *_UNAVAILABLE) as error:
             # Without the channel nothing is cached: every read goes to the server, which stays correct.
             log.warning("cannot listen for history changes (%s); versions are read every time", error)
