@@ -130,3 +130,26 @@ def test_discord_out_of_reach_ends_with_one_line_and_no_token(tmp_path: Path) ->
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("Cannot reach Discord (") and "DISCORD_API_BASE" in last
     assert "Traceback" not in result.stderr and secret not in result.stderr + result.stdout
+
+
+def test_a_database_server_out_of_reach_ends_with_one_line_and_no_password(tmp_path: Path) -> None:
+    # Nothing listens on port 9 of this machine: the server's connection is refused at once.
+    url = "postgresql://bookclub:hunter2-secret@127.0.0.1:9/bookclub"
+    result = run_bot(env={"DISCORD_TOKEN": "token-value", "DATABASE_URL": url,
+                          "DISCORD_API_BASE": "http://127.0.0.1:9/api/v10"}, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        line for line in result.stderr.strip().splitlines() if line.startswith("Cannot start: the database")]
+    assert "postgresql://bookclub:***@127.0.0.1:9/bookclub" in result.stderr
+    assert "Check DATABASE_URL." in result.stderr and "Traceback" not in result.stderr
+    assert "hunter2-secret" not in result.stderr + result.stdout
+    assert list(tmp_path.iterdir()) == [], "no SQLite file is made beside a PostgreSQL setting"
+
+
+def test_a_database_url_of_another_engine_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    result = run_bot(env={"DISCORD_TOKEN": "token-value", "DATABASE_URL": "mysql://club:hunter2-secret@db/club"},
+                     cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "Invalid setting DATABASE_URL: Value error, must start with sqlite:/// (a file) or postgresql:// (a server)"
+    ]
