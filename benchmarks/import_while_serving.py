@@ -120,7 +120,7 @@ async def main() -> int:
             serving = double.guild_b
             async with Store(database) as store:
                 await store.migrate()
-            build(database, arguments.books, arguments.reviews, random.Random(7), guild=serving.id)
+                await build(store, arguments.books, arguments.reviews, random.Random(7), guild=serving.id)
             # A fresh club each round, so that every round imports all of its books.
             importing = [add_club_guild(double, f"Importing club {number + 1}") for number in range(arguments.rounds)]
             async with club_bot(double, database):
