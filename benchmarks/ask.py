@@ -13,6 +13,7 @@ import asyncio
 import random
 import statistics
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -29,8 +30,20 @@ SYLLABLES = ["ka", "zu", "o", "ish", "i", "gu", "ro", "mar", "tin", "el", "an", 
 TITLE_WORDS = ["night", "garden", "river", "silent", "house", "winter", "glass", "memory", "empire", "shadow",
                "salt", "orchard", "letters", "harbour", "fire", "crown", "island", "stranger", "season", "bridge",
                "moth", "paper", "lantern", "hollow", "tide", "map", "orphan", "sun", "mirror", "wolves"]
+# Rows per write transaction while building a history (see `insert`).
+BATCH = 5_000
 REVIEW_TEXT = ("a quiet book that stays with you long after the last page slow in the middle but worth it the "
                "characters felt real and the ending surprised me I would read more by this author")
+
+
+async def insert(store: Store, sql: str, rows: Sequence[Sequence[object]]) -> None:
+    """`rows` through the store's own transactions, a batch at a time. On PostgreSQL every row moves its guild's
+    `history_versions` row through a trigger, and inside one transaction each such update walks every earlier
+    version of that row: the fifth 5,000 reviews of one transaction took 2.6 s against 0.65 s for the first, and
+    the whole history in one transaction ran past the store's 30-second statement limit."""
+    for start in range(0, len(rows), BATCH):
+        async with store.db.transaction() as conn:
+            await conn.executemany(sql, rows[start:start + BATCH])
 
 
 def name(rng: random.Random) -> str:
@@ -39,8 +52,8 @@ def name(rng: random.Random) -> str:
 
 async def build(store: Store, books: int, reviews: int, rng: random.Random,
                 guild: int = GUILD) -> tuple[list[str], list[str]]:
-    """Writes `guild`'s history into the migrated store, on either engine, with the same SQL in one transaction;
-    returns the authors and titles used."""
+    """Writes `guild`'s history into the migrated store with the same SQL on either engine; returns the authors and
+    titles used."""
     authors = [f"{name(rng)} {name(rng)}" for _ in range(max(1, books // 3))]
     authors[0] = "Kazuo Ishiguro"
     titles: list[str] = []
@@ -68,24 +81,21 @@ async def build(store: Store, books: int, reviews: int, rng: random.Random,
         review_rows.append((rng.randint(0, books - 1), member, f"Member {member}", rng.choice([None, 2, 3, 4, 5]),
                             body))
     rating_rows = {(rng.randint(0, books - 1), rng.randint(1, 2000)): rng.randint(1, 5) for _ in range(reviews // 3)}
+    await insert(store, "INSERT INTO books (guild_id, title, author, title_key, author_key, created_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?)", book_rows)
+    numbered = await store.db.fetch_all("SELECT id, title_key, author_key FROM books WHERE guild_id = ?", (guild,))
+    ids = {(row["title_key"], row["author_key"]): int(row["id"]) for row in numbered}
+    book_ids = [ids[(row[3], row[4])] for row in book_rows]
+    await insert(store, "INSERT INTO reads (guild_id, book_id, status, finished_on, created_at) VALUES (?, ?, ?, ?, ?)",
+                 [(guild, book_id, status, finished, stamp)
+                  for book_id, (status, finished) in zip(book_ids, statuses, strict=True)])
+    await insert(store, "INSERT INTO reviews (guild_id, book_id, member_id, reviewer_name, rating, body, status, "
+                        "created_at) VALUES (?, ?, ?, ?, ?, ?, 'announced', ?)",
+                 [(guild, book_ids[book], *rest, stamp) for book, *rest in review_rows])
+    await insert(store, "INSERT INTO ratings (guild_id, book_id, member_id, member_name, stars, updated_at) "
+                        "VALUES (?, ?, ?, 'Member', ?, ?)",
+                 [(guild, book_ids[book], member, stars, stamp) for (book, member), stars in rating_rows.items()])
     async with store.db.transaction() as conn:
-        await conn.executemany("INSERT INTO books (guild_id, title, author, title_key, author_key, created_at) "
-                               "VALUES (?, ?, ?, ?, ?, ?)", book_rows)
-        numbered = await conn.execute_fetchall("SELECT id, title_key, author_key FROM books WHERE guild_id = ?",
-                                               (guild,))
-        ids = {(row["title_key"], row["author_key"]): int(row["id"]) for row in numbered}
-        book_ids = [ids[(row[3], row[4])] for row in book_rows]
-        await conn.executemany("INSERT INTO reads (guild_id, book_id, status, finished_on, created_at) "
-                               "VALUES (?, ?, ?, ?, ?)",
-                               [(guild, book_id, status, finished, stamp)
-                                for book_id, (status, finished) in zip(book_ids, statuses, strict=True)])
-        await conn.executemany("INSERT INTO reviews (guild_id, book_id, member_id, reviewer_name, rating, body, "
-                               "status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'announced', ?)",
-                               [(guild, book_ids[book], *rest, stamp) for book, *rest in review_rows])
-        await conn.executemany("INSERT INTO ratings (guild_id, book_id, member_id, member_name, stars, updated_at) "
-                               "VALUES (?, ?, ?, 'Member', ?, ?)",
-                               [(guild, book_ids[book], member, stars, stamp)
-                                for (book, member), stars in rating_rows.items()])
         await conn.execute("ANALYZE")
     return authors, titles
 
