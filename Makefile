@@ -38,11 +38,14 @@ test-postgres: $(STAMP)
 	$(BIN)/python -m tests.postgres_server $(BIN)/python -m pytest tests/store tests/test_scheduler.py tests/e2e
 
 # Each script exits 1 when it misses its target; the leading "-" lets the others still print their figures.
+# benchmarks.engines runs /ask and the burst again on SQLite and on a throw-away PostgreSQL server that it starts
+# on 127.0.0.1 (as make test-postgres does), and prints the two side by side.
 bench: $(STAMP)
-	-$(BIN)/python benchmarks/ask.py
+	-$(BIN)/python -m benchmarks.ask
 	-$(BIN)/python benchmarks/guard.py
 	-$(BIN)/python -m benchmarks.latency
 	-$(BIN)/python -m benchmarks.burst
+	-$(BIN)/python -m benchmarks.engines
 	-$(BIN)/python -m benchmarks.import_while_serving
 	-$(BIN)/python -m benchmarks.startup
 

@@ -1,4 +1,5 @@
-"""Shared pieces of the end-to-end benchmarks: the book club bot and the bare one, both on one loopback Discord.
+"""Shared pieces of the benchmarks: fresh databases on either engine, and the book club bot and the bare one, both
+on one loopback Discord.
 
 The loopback Discord has one application and sends every event to every connected session. Both bots stay
 connected; `Gate` lets only one of them receive events at a time, so each interaction reaches exactly one bot
@@ -13,12 +14,16 @@ import logging
 import math
 import statistics
 import sys
+import tempfile
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+import asyncpg
 import discord
+from pydantic import SecretStr
 
 from benchmarks.bare_bot import BareBot
 from bot.bot import BookClubBot
@@ -29,6 +34,7 @@ from bot.store import Store
 from tests.discord_double import DiscordDouble, Guild
 from tests.discord_double.gateway import GatewaySession
 from tests.discord_double.model import CHANNEL_FORUM, P
+from tests.postgres_server import throwaway_postgres
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +42,47 @@ READY_TIMEOUT = 30.0
 # discord.py waits this long after the last GUILD_CREATE before on_ready; 2 s is its default and the bot's.
 IN_PROCESS_GUILD_READY = 0.05
 CLUB_CHANNELS = ("general", "reviews", "discussions", "polls", "announcements", "locked")
+ENGINES = ("sqlite", "postgresql")
+ENGINE_CHOICES = (*ENGINES, "both")
+
+
+def engines(choice: str) -> tuple[str, ...]:
+    """The engines an `--engine` option names, SQLite first."""
+    return ENGINES if choice == "both" else (choice,)
+
+
+class Databases:
+    """Fresh, empty databases on either engine: SQLite files in a temporary folder, and PostgreSQL databases on a
+    throw-away server on 127.0.0.1 (`tests.postgres_server`), started when the first one is asked for and stopped
+    with the rest at the end of the block."""
+
+    def __init__(self) -> None:
+        self._stack = contextlib.ExitStack()
+        self._folder: Path | None = None
+        self._server: str | None = None
+
+    async def __aenter__(self) -> Databases:
+        self._folder = Path(self._stack.enter_context(tempfile.TemporaryDirectory()))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    async def new(self, engine: str, name: str) -> Path | str:
+        """A new database: a SQLite file's path, or a PostgreSQL database's URL."""
+        assert self._folder is not None, "Databases is used as `async with`"
+        if engine == "sqlite":
+            return self._folder / f"{name}-{uuid.uuid4().hex[:8]}.db"
+        if self._server is None:
+            # Blocks the loop for the few seconds the server takes to start, before anything is measured.
+            self._server = self._stack.enter_context(throwaway_postgres())
+        database = f"{name}_{uuid.uuid4().hex[:8]}"
+        admin = await asyncpg.connect(self._server)
+        try:
+            await admin.execute(f'CREATE DATABASE "{database}" TEMPLATE template0')
+        finally:
+            await admin.close()
+        return f"{self._server.rpartition('/')[0]}/{database}"
 
 
 def add_club_guild(double: DiscordDouble, name: str) -> Guild:
@@ -52,12 +99,14 @@ def add_club_guild(double: DiscordDouble, name: str) -> Guild:
     return guild
 
 
-def settings_for(double: DiscordDouble, database: Path) -> Settings:
+def settings_for(double: DiscordDouble, database: Path | str) -> Settings:
+    """The bot's settings for the double, with its database as DATABASE_PATH (a file) or DATABASE_URL."""
+    engine = {"database_path": database} if isinstance(database, Path) else {"database_url": SecretStr(database)}
     return Settings(
         _env_file=None,  # pyright: ignore[reportCallIssue]
         discord_token=double.token,  # pyright: ignore[reportArgumentType]
         discord_api_base=double.api_base,  # pyright: ignore[reportArgumentType]
-        database_path=database,
+        **engine,
         # Nothing may leave the machine: the catalogue points at a closed port.
         openlibrary_base_url="http://127.0.0.1:9",  # pyright: ignore[reportArgumentType]
     )
@@ -106,7 +155,7 @@ class Running:
 
 
 @contextlib.asynccontextmanager
-async def both_bots(double: DiscordDouble, database: Path) -> AsyncIterator[Running]:
+async def both_bots(double: DiscordDouble, database: Path | str) -> AsyncIterator[Running]:
     """The book club bot built as `python -m bot` builds it (real clock, read-only /ask history), then the bare one."""
     settings = settings_for(double, database)
     async with contextlib.AsyncExitStack() as stack:

@@ -1,6 +1,7 @@
 """A 20,000-book /club import in one server while another server keeps asking: how soon is the other one answered?
 
-Run with `make bench` or `.venv/bin/python -m benchmarks.import_while_serving [--rounds N]` from the repository root.
+Run with `make bench` or `.venv/bin/python -m benchmarks.import_while_serving [--rounds N] [--engine sqlite|postgresql]`
+from the repository root.
 The bot is built as `python -m bot` builds it (real clock, /ask over a read-only connection). The serving guild
 has a ranked poll running and a history of `--books` books and `--reviews` reviews. Each round a moderator of a
 fresh guild imports a generated Goodreads export of `--rows` books (about 5 MB at 20,000); from the moment the
@@ -15,7 +16,6 @@ import argparse
 import asyncio
 import contextlib
 import random
-import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,7 +25,9 @@ import aiohttp
 
 from benchmarks.ask import build
 from benchmarks.harness import (
+    ENGINES,
     IN_PROCESS_GUILD_READY,
+    Databases,
     add_club_guild,
     connect,
     percentile,
@@ -48,7 +50,7 @@ QUESTIONS = ("have we read any Ishiguro?", "what did we read last?", "which book
 
 
 @contextlib.asynccontextmanager
-async def club_bot(double: DiscordDouble, database: Path) -> AsyncIterator[BookClubBot]:
+async def club_bot(double: DiscordDouble, database: Path | str) -> AsyncIterator[BookClubBot]:
     async with contextlib.AsyncExitStack() as stack:
         store = await stack.enter_async_context(Store(database))
         session = await stack.enter_async_context(aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)))
@@ -109,18 +111,20 @@ async def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--books", type=int, default=2_000)
     parser.add_argument("--reviews", type=int, default=10_000)
+    parser.add_argument("--engine", choices=ENGINES, default="sqlite",
+                        help="the bot's database (postgresql: a throw-away server on 127.0.0.1)")
     arguments = parser.parse_args()
     quiet_logging()
     data = library_export(arguments.rows)
     acknowledged: list[float] = []
     durations: list[float] = []
-    with tempfile.TemporaryDirectory() as folder:
-        database = Path(folder) / "bookclub.db"
+    async with Databases() as databases:
+        database = await databases.new(arguments.engine, "import")
         async with DiscordDouble.with_default_world(check_bodies=False) as double:
             serving = double.guild_b
             async with Store(database) as store:
                 await store.migrate()
-            build(database, arguments.books, arguments.reviews, random.Random(7), guild=serving.id)
+                await build(store, arguments.books, arguments.reviews, random.Random(7), guild=serving.id)
             # A fresh club each round, so that every round imports all of its books.
             importing = [add_club_guild(double, f"Importing club {number + 1}") for number in range(arguments.rounds)]
             async with club_bot(double, database):

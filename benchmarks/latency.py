@@ -94,7 +94,7 @@ async def main() -> int:
         async with DiscordDouble.with_default_world(check_bodies=False) as double:
             async with Store(database) as store:
                 await store.migrate()
-            authors, titles = build(database, arguments.books, arguments.reviews, rng, guild=double.guild_a.id)
+                authors, titles = await build(store, arguments.books, arguments.reviews, rng, guild=double.guild_a.id)
             print(f"history: {arguments.books:,} books, {arguments.reviews:,} reviews in the guild asked about")
             asked = questions(authors, titles, 500, rng)
             async with both_bots(double, database) as running:

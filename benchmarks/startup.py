@@ -102,12 +102,13 @@ def median(runs: list[Startup]) -> Startup:
                    statistics.median(s.rss_mb for s in runs))
 
 
-def history(path: Path, books: int, reviews: int) -> float:
-    """The ask benchmark's history at the given size, its WAL folded in; returns the file's size in MB."""
-    build(path, books, reviews, random.Random(7))
+async def history(path: Path, books: int, reviews: int) -> None:
+    """The ask benchmark's history at the given size, its WAL folded in."""
+    async with Store(path) as store:
+        await store.migrate()
+        await build(store, books, reviews, random.Random(7))
     with contextlib.closing(sqlite3.connect(path)) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return path.stat().st_size / 1e6
 
 
 async def main() -> int:
@@ -120,9 +121,8 @@ async def main() -> int:
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         database = folder / "bookclub.db"
-        async with Store(database) as store:
-            await store.migrate()
-        size = history(database, arguments.books, arguments.reviews)
+        await history(database, arguments.books, arguments.reviews)
+        size = database.stat().st_size / 1e6
         print(f"database: {size:.0f} MB ({arguments.books:,} books, {arguments.reviews:,} reviews)")
         async with DiscordDouble(check_bodies=False) as double:
             for number in range(GUILDS):
