@@ -137,6 +137,8 @@ def unavailable(error: BaseException) -> StoreUnavailable | None:
         from bot.errors import StoreFull
 
         return StoreFull(f"the database server's disk is full ({error})")
+    if isinstance(error, TimeoutError):
+        return StoreUnavailable(f"the database server did not answer within {COMMAND_TIMEOUT_SECONDS} s")
     if isinstance(error, (*_UNAVAILABLE, asyncpg.AdminShutdownError)):
         return StoreUnavailable(f"the database server cannot be reached ({type(error).__name__})")
     return None
@@ -153,6 +155,12 @@ def _typed_errors() -> Any:
 
 
 # -- connections ---------------------------------------------------------------------------------------------
+
+
+async def _nothing_to_reset(_conn: object) -> None:
+    """What a connection needs when it goes back to the pool: nothing. Every transaction has ended, the one
+    advisory lock is let go where it is taken, `pinned` drops its TEMP tables, and nothing SETs a session value;
+    asyncpg's default reset would cost a round trip on every statement."""
 
 
 class Cursor:
@@ -253,13 +261,13 @@ class PgDatabase:
             with _typed_errors():
                 self._pool = await asyncpg.create_pool(
                     self.url, min_size=1, max_size=self._pool_size, command_timeout=COMMAND_TIMEOUT_SECONDS,
-                    server_settings=server_settings,
+                    server_settings=server_settings, reset=_nothing_to_reset,
                 )
         except asyncpg.PostgresError as error:
             # A wrong password, a database that does not exist: the server's own words say which.
             raise StoreError(f"the database {self.path} refused the connection: {error}") from None
-        if not self.readonly:
-            await self._listen()
+        # The read-only pool (`/ask`'s look-ups) listens too: it reads the versions before every answer.
+        await self._listen()
 
     async def _listen(self) -> None:
         try:
@@ -287,7 +295,7 @@ class PgDatabase:
     def _listen_again_later(self) -> None:
         """Listens again in the background, at most every `RELISTEN_SECONDS`, while the channel is lost."""
         loop = asyncio.get_running_loop()
-        if self.readonly or self._pool is None or self._relistening is not None or loop.time() < self._relisten_at:
+        if self._pool is None or self._relistening is not None or loop.time() < self._relisten_at:
             return
         self._relisten_at = loop.time() + RELISTEN_SECONDS
 

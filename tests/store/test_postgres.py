@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.goodreads import parse_export
 from bot.store import Store, StoreError
 from bot.store.postgres import PgDatabase, schema_sql, translate
 from tests.databases import new_database
+from tests.goodreads_export import library_export
 
 GUILD = 111
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -126,3 +128,45 @@ async def test_a_wrong_database_name_is_refused_in_one_line_without_the_password
         async with Store(wrong):
             pass
     assert "no_such_club" in str(refused.value) and "hunter2" not in str(refused.value)
+
+
+async def version_triggers(store: Store) -> set[tuple[str, str, str]]:
+    """(table, event, counter table) for every trigger that moves a versions counter, as the engine lists them."""
+    found: set[tuple[str, str, str]] = set()
+    if store.db.dialect == "postgresql":
+        rows = await store.db.fetch_all(
+            "SELECT event_object_table AS tbl, event_manipulation AS event, action_statement AS action "
+            "FROM information_schema.triggers WHERE trigger_schema = 'public'"
+        )
+        for row in rows:
+            action = row["action"].lower()
+            counter = "guard_versions" if "guard_versions_bump" in action else (
+                "history_versions" if "history_versions_bump" in action else None)
+            if counter:
+                found.add((row["tbl"], row["event"], counter))
+        return found
+    for row in await store.db.fetch_all("SELECT tbl_name, sql FROM sqlite_master WHERE type = 'trigger'"):
+        head, _, body = " ".join(row["sql"].split()).upper().partition(" BEGIN ")
+        for counter in ("history_versions", "guard_versions"):
+            if counter.upper() in body:
+                event = next(word for word in ("INSERT", "UPDATE", "DELETE") if f" {word} " in head)
+                found.add((row["tbl_name"], event, counter))
+    return found
+
+
+@pytest.mark.postgres_only
+async def test_every_write_that_moves_a_version_on_sqlite_moves_it_on_postgresql(tmp_path: Path) -> None:
+    async with Store(tmp_path / "sqlite.db") as sqlite, Store(new_database(tmp_path)) as postgres:
+        await sqlite.migrate()
+        assert await version_triggers(postgres) == await version_triggers(sqlite)
+
+
+@pytest.mark.postgres_only
+async def test_a_bulk_import_moves_the_versions_once_per_statement(store: Store) -> None:
+    before = await store.history.versions(GUILD)
+    rows = parse_export(library_export(300)).rows
+    await store.history.import_goodreads(GUILD, rows, member_id=1, member_name="Alice", now=NOW)
+    after = await store.history.versions(GUILD)
+    assert after.names > before.names and after.votes > before.votes
+    # Once per statement, not once per row: the counter row is not rewritten 300 times in one transaction.
+    assert after.names - before.names < 10 and after.votes - before.votes < 10
