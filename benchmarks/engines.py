@@ -5,7 +5,7 @@ empty database with the same 10,000-book history (`ask.build`, the same SQL on b
 folder, PostgreSQL a database on a throw-away server that the run starts on 127.0.0.1 and stops at the end
 (`tests.postgres_server`, which installs Debian's server when the machine has none). Then `ask.ask_benchmark`
 times the offline answers and `burst.burst_benchmark` sends the bursts, as `ask.py` and `burst.py` do on their own.
-Exit status 1 when a figure misses its target on either engine.
+Exit status 1 when one of the bot's figures misses its target on either engine (the bare bot's are for comparison).
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ async def main() -> int:
             cells.append(f"{result.p99:,.0f} ms, {result.inside}/{acknowledged + result.figure.missing} inside 3 s "
                          f"{verdict(result.passed)}")
         print(" | ".join(cells))
-        ok = ok and asked.passed and all(result.passed for result in burst_figures)
+        # The bare bot is the yardstick, not the product: its own miss says the machine was busy, not that we missed.
+        ok = ok and asked.passed and all(result.passed for result in burst_figures if not result.name.startswith("bare"))
     return 0 if ok else 1
 
 
