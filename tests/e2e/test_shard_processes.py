@@ -21,9 +21,9 @@ from tests.databases import new_database
 from tests.discord_double import DiscordDouble, Guild
 from tests.domain.discord_markdown import shown_text
 from tests.e2e.shard_processes import SETTLE, ShardProcess, open_database, settled, shard_processes
+from tests.e2e.two_guilds import REVIEWS, review_posts
+from tests.e2e.two_guilds import configure_and_write as configure_for_reviews
 
-FIELDS = {"title": "Title", "author": "Author", "rating": "Rating (1–5)", "body": "Review"}
-REVIEWS = {"Guild A": ("Never Let Me Go", "Kazuo Ishiguro"), "Guild B": ("Hamnet", "Maggie O'Farrell")}
 SLOT = ("review_slot", "weekly")
 
 
@@ -48,18 +48,7 @@ async def run(double: DiscordDouble, guild: Guild, who: str, command: str, **opt
 async def configure_and_write(double: DiscordDouble, guild: Guild) -> None:
     """Channels, a slot days away (the real clock never reaches it), and one review waiting for it."""
     slot = datetime.now(UTC) + timedelta(days=3)
-    await run(double, guild, "Mod", "config channels", reviews=guild.channel("reviews"))
-    await run(double, guild, "Mod", "config schedule", weekday=slot.weekday(), time="12:00", timezone="UTC")
-    title, author = REVIEWS[guild.name]
-    opened = await double.slash(guild, guild.member("Alice"), "review write", timeout=10.0)
-    submitted = await double.submit_modal(opened, {FIELDS["title"]: title, FIELDS["author"]: author,
-                                                   FIELDS["rating"]: "5", FIELDS["body"]: "Quietly devastating."},
-                                          timeout=10.0)
-    assert "at the next review slot" in (await submitted.reply(timeout=10.0)).text()
-
-
-def posts(double: DiscordDouble, guild: Guild) -> list[Any]:
-    return double.bot_messages(guild.channel("reviews"))
+    await configure_for_reviews(double, guild, weekday=slot.weekday(), time="12:00")
 
 
 async def announced(store: Store, guild: Guild) -> bool:
@@ -90,12 +79,12 @@ async def test_each_scheduled_post_happens_once_by_its_shards_process_across_a_k
 
         # Shard 1's process comes back, posts Guild B's review and is killed before it hears that Discord took it.
         await kill_mid_post(second, guild_b)
-        (posted_b,) = posts(double, guild_b)
+        (posted_b,) = review_posts(double, guild_b)
         async with open_database(database) as store:
             job_a, job_b = await store.jobs.get(guild_a.id, *SLOT), await store.jobs.get(guild_b.id, *SLOT)
             assert job_a is not None and job_a.status == "pending", "shard 1's process took shard 0's work"
             assert job_b is not None and job_b.status == "running"
-        assert posts(double, guild_a) == []
+        assert review_posts(double, guild_a) == []
 
         # Shard 0's process starts meanwhile: it posts Guild A's review and leaves Guild B's interrupted job alone.
         await first.start()
@@ -103,15 +92,15 @@ async def test_each_scheduled_post_happens_once_by_its_shards_process_across_a_k
         async with open_database(database) as store:
             job_b = await store.jobs.get(guild_b.id, *SLOT)
             assert job_b is not None and job_b.status == "running", "shard 0's process released shard 1's job"
-        assert len(posts(double, guild_b)) == 1
+        assert len(review_posts(double, guild_b)) == 1
 
         # Shard 1's process is back: it finds its post and marks it, without posting it again.
         await second.start()
         await settled([first, second], database, lambda store: announced(store, guild_b))
-        assert [len(posts(double, guild)) for guild in (guild_a, guild_b)] == [1, 1]
-        assert [message.id for message in posts(double, guild_b)] == [posted_b.id]
+        assert [len(review_posts(double, guild)) for guild in (guild_a, guild_b)] == [1, 1]
+        assert [message.id for message in review_posts(double, guild_b)] == [posted_b.id]
         for guild in (guild_a, guild_b):
-            assert REVIEWS[guild.name][0] in posts(double, guild)[0].text()
+            assert REVIEWS[guild.name][0] in review_posts(double, guild)[0].text()
             assert REVIEWS[guild.name][0] in await run(double, guild, "Carol", "review list")
     assert double.pings() == []
 

@@ -22,11 +22,10 @@ from tests.discord_double import DiscordDouble, Guild
 from tests.discord_double.gateway import GatewaySession
 from tests.e2e.conftest import READY_TIMEOUT, test_settings
 from tests.e2e.helpers import SETTLE, eventually
+from tests.e2e.two_guilds import FIELDS, REVIEWS, configure_and_write, review_posts
 
-FIELDS = {"title": "Title", "author": "Author", "rating": "Rating (1–5)", "body": "Review"}
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SLOT = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
-REVIEWS = {"Guild A": ("Never Let Me Go", "Kazuo Ishiguro"), "Guild B": ("Hamnet", "Maggie O'Farrell")}
 
 
 @pytest.fixture
@@ -63,22 +62,6 @@ def tag(shards: Shards) -> str:
 async def run(double: DiscordDouble, guild: Guild, who: str, command: str, **options: Any) -> str:
     ix = await double.slash(guild, guild.member(who), command, timeout=10.0, **options)
     return (await ix.reply(timeout=10.0)).text()
-
-
-async def configure_and_write(double: DiscordDouble, guild: Guild) -> None:
-    """Channels, a Monday 18:00 UTC slot, and one review waiting for it."""
-    await run(double, guild, "Mod", "config channels", reviews=guild.channel("reviews"))
-    await run(double, guild, "Mod", "config schedule", weekday=0, time="18:00", timezone="UTC")
-    title, author = REVIEWS[guild.name]
-    opened = await double.slash(guild, guild.member("Alice"), "review write", timeout=10.0)
-    submitted = await double.submit_modal(opened, {FIELDS["title"]: title, FIELDS["author"]: author,
-                                                   FIELDS["rating"]: "5", FIELDS["body"]: "Quietly devastating."},
-                                          timeout=10.0)
-    assert "at the next review slot" in (await submitted.reply(timeout=10.0)).text()
-
-
-def review_posts(double: DiscordDouble, guild: Guild) -> list[Any]:
-    return double.bot_messages(guild.channel("reviews"))
 
 
 def posted_by(double: DiscordDouble, guild: Guild) -> list[str]:
