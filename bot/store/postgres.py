@@ -9,7 +9,6 @@ import contextvars
 import functools
 import logging
 import re
-import sqlite3
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -244,9 +243,6 @@ class PgDatabase:
         """What messages name the database by (never with its password)."""
         return redact_url(self.url)
 
-    def __str__(self) -> str:
-        return self.path
-
     @property
     def pool(self) -> asyncpg.Pool:
         if self._pool is None:
@@ -457,7 +453,3 @@ class PgDatabase:
                     await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
         return applied
 
-
-def is_store_error(error: BaseException) -> bool:
-    """An error of either engine's driver (for the start-up's one-line messages)."""
-    return isinstance(error, sqlite3.Error | asyncpg.PostgresError | asyncpg.InterfaceError)

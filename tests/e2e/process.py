@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import IO
@@ -16,6 +16,7 @@ import pytest
 
 from tests.databases import new_database
 from tests.discord_double import DiscordDouble
+from tests.e2e.helpers import SETTLE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0
@@ -144,6 +145,24 @@ class BotProcess:
     def close(self) -> None:
         self.kill()
         self._close_files()
+
+
+async def crash_while_held(process: BotProcess, method: str, path: str,
+                           then: Callable[[], Awaitable[object]] | None = None) -> None:
+    """Starts the bot (and does `then`), lets Discord take the first matching request, and SIGKILLs the bot
+    before it sees the answer."""
+    hold = process.double.hold(method, path)
+    await process.start()
+    try:
+        if then is not None:
+            await then()
+        try:
+            await hold.wait_hit(timeout=SETTLE)
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{process.output()}") from None
+        process.kill()
+    finally:
+        hold.release()
 
 
 @asynccontextmanager

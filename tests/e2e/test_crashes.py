@@ -22,7 +22,7 @@ from bot.store.polls import Poll
 from tests.discord_double import DiscordDouble, Guild
 from tests.domain.discord_markdown import shown_text
 from tests.doubles.feed_server import FakeBlog
-from tests.e2e.process import BotProcess, bot_process
+from tests.e2e.process import BotProcess, bot_process, crash_while_held
 
 __all__ = ["bot_process"]
 
@@ -55,24 +55,6 @@ async def settled(process: BotProcess, check: Callable[[Store], Awaitable[bool]]
         while not await check(store):
             assert asyncio.get_running_loop().time() < deadline, f"the bot did not settle:\n{process.output()}"
             await asyncio.sleep(0.05)
-
-
-async def crash_while_held(process: BotProcess, method: str, path: str,
-                           then: Callable[[], Awaitable[object]] | None = None) -> None:
-    """Starts the bot (and does `then`), lets Discord take the first matching request, and SIGKILLs the bot
-    before it sees the answer."""
-    hold = process.double.hold(method, path)
-    await process.start()
-    try:
-        if then is not None:
-            await then()
-        try:
-            await hold.wait_hit(timeout=SETTLE)
-        except AssertionError as error:
-            raise AssertionError(f"{error}\n{process.output()}") from None
-        process.kill()
-    finally:
-        hold.release()
 
 
 def bot_posts(double: DiscordDouble, guild: Guild, channel: str) -> list[Any]:

@@ -20,7 +20,8 @@ from bot.store import Store
 from tests.databases import new_database
 from tests.discord_double import DiscordDouble, Guild
 from tests.domain.discord_markdown import shown_text
-from tests.e2e.shard_processes import SETTLE, ShardProcess, open_database, settled, shard_processes
+from tests.e2e.process import crash_while_held
+from tests.e2e.shard_processes import ShardProcess, open_database, settled, shard_processes
 from tests.e2e.two_guilds import REVIEWS, review_posts
 from tests.e2e.two_guilds import configure_and_write as configure_for_reviews
 
@@ -108,13 +109,4 @@ async def test_each_scheduled_post_happens_once_by_its_shards_process_across_a_k
 async def kill_mid_post(process: ShardProcess, guild: Guild) -> None:
     """Starts the process, lets Discord take its first post to the guild's reviews channel and SIGKILLs it before
     it sees the answer."""
-    hold = process.double.hold("POST", rf"/channels/{guild.channel('reviews').id}/messages$")
-    await process.start()
-    try:
-        try:
-            await hold.wait_hit(timeout=SETTLE)
-        except AssertionError as error:
-            raise AssertionError(f"{error}\n{process.output()}") from None
-        process.kill()
-    finally:
-        hold.release()
+    await crash_while_held(process, "POST", rf"/channels/{guild.channel('reviews').id}/messages$")

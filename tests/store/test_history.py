@@ -327,10 +327,9 @@ async def test_a_books_opinions_are_its_member_ratings_and_quotes_read_together(
     assert [quote.body for quote in quotes] == ["Haunting.", "Fine."]
 
 
-@pytest.mark.sqlite_only
-async def test_a_quick_read_that_runs_long_finishes_in_a_readers_thread(store: Store,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    counting = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000) SELECT COUNT(*) FROM n"
+@pytest.fixture
+def threaded(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The reads `fetch_quick` handed to a reader's thread, in order."""
     threaded: list[str] = []
     fetch_all = store.db.fetch_all
 
@@ -339,6 +338,13 @@ async def test_a_quick_read_that_runs_long_finishes_in_a_readers_thread(store: S
         return await fetch_all(sql, params)
 
     monkeypatch.setattr(store.db, "fetch_all", in_a_thread)
+    return threaded
+
+
+@pytest.mark.sqlite_only
+async def test_a_quick_read_that_runs_long_finishes_in_a_readers_thread(store: Store, threaded: list[str],
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    counting = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000) SELECT COUNT(*) FROM n"
     # Within its budget (a generous one here, so that a busy machine cannot make it run over) it reads inline.
     monkeypatch.setattr("bot.store.db.INLINE_BUDGET_SECONDS", 60.0)
     assert [tuple(row) for row in await store.db.fetch_quick(counting)] == [(10000,)]
@@ -350,15 +356,8 @@ async def test_a_quick_read_that_runs_long_finishes_in_a_readers_thread(store: S
 
 
 @pytest.mark.sqlite_only
-async def test_quick_reads_stay_quick_after_the_schema_changes(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    threaded: list[str] = []
-    fetch_all = store.db.fetch_all
-
-    async def in_a_thread(sql: str, params: Any = ()) -> list[Any]:
-        threaded.append(sql)
-        return await fetch_all(sql, params)
-
-    monkeypatch.setattr(store.db, "fetch_all", in_a_thread)
+async def test_quick_reads_stay_quick_after_the_schema_changes(store: Store, threaded: list[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     # Reading a changed schema takes SQLite hundreds of steps, which no deadline would let finish.
     async with store.db.transaction() as conn:
         await conn.execute("CREATE TABLE scratch (x INTEGER)")
